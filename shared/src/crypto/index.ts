@@ -1,0 +1,27 @@
+/** `@frostbunker/shared/crypto`: the crypto surface both the coordinator and share nodes use. */
+export { assertBytes, bytesToHex, equalBytes, hexToBytes, randomBytes } from './bytes.js';
+export { REDACTED, RedactedSecret, redact } from './redact.js';
+export { computeEventId, serializeEvent, type UnsignedEvent } from './event-id.js';
+export { verifySchnorr } from './schnorr.js';
+export {
+  FROST_CIPHERSUITE,
+  MAX_SIGNERS,
+  SigningNonces,
+  SigningShare,
+  aggregateSignature,
+  commit,
+  createSigningPackage,
+  dealerKeygen,
+  groupPackageSchema,
+  groupXOnlyKey,
+  identifierFromIndex,
+  indexOfIdentifier,
+  parseGroupPackage,
+  signShare,
+  verifySignatureShare,
+  type GroupPackage,
+  type SigningCommitments,
+  type SigningPackage,
+} from './frost.js';
+export { NonceStore, type NonceStoreOptions } from './nonce-store.js';
+export { importFrostrGroup, importFrostrShare } from './frostr-credentials.js';
