@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { eventIdSchema, frostIdentifierSchema, groupIdSchema, hexOfBytes, sessionIdSchema } from './brands.js';
+import { unsignedEventSchema } from './event-template.js';
+
+/** Wire version of coordinator <-> node messages; bump on any incompatible change. */
+export const NODE_PROTOCOL_VERSION = 1;
+
+/**
+ * Header every node message carries (STYLE.md 2.5; ZF's `Header`). Strict objects: we write both
+ * ends, so an unknown field means version skew or tampering and the message is dropped.
+ */
+const header = {
+  v: z.literal(NODE_PROTOCOL_VERSION),
+  groupId: groupIdSchema,
+  epoch: z.number().int().min(0),
+  sessionId: sessionIdSchema,
+};
+
+export const signingCommitmentsSchema = z.strictObject({
+  identifier: frostIdentifierSchema,
+  hiding: hexOfBytes(33),
+  binding: hexOfBytes(33),
+});
+
+/** Coordinator -> node: the full event to co-sign; the node recomputes `eventId` itself. */
+export const round1RequestSchema = z.strictObject({
+  ...header,
+  type: z.literal('round1_request'),
+  eventId: eventIdSchema,
+  event: unsignedEventSchema,
+});
+
+/** Node -> coordinator: fresh nonce commitments for exactly this session and event. */
+export const round1CommitmentsSchema = z.strictObject({
+  ...header,
+  type: z.literal('round1_commitments'),
+  eventId: eventIdSchema,
+  commitments: signingCommitmentsSchema,
+});
+
+/** Coordinator -> node: the signing package (commitments of the chosen signers). */
+export const round2RequestSchema = z.strictObject({
+  ...header,
+  type: z.literal('round2_request'),
+  eventId: eventIdSchema,
+  commitments: z.array(signingCommitmentsSchema).min(1).max(255),
+});
+
+/** Node -> coordinator: the partial signature z_i; the node has already destroyed its nonces. */
+export const round2ShareSchema = z.strictObject({
+  ...header,
+  type: z.literal('round2_share'),
+  eventId: eventIdSchema,
+  signatureShare: hexOfBytes(32),
+});
+
+/** Why a node refused. `vetoed` is sticky (no failover); the others describe a bad request. */
+export const refusalCodeSchema = z.enum([
+  'vetoed',
+  'event_mismatch',
+  'pubkey_mismatch',
+  'unknown_group',
+  'wrong_epoch',
+  'unknown_session',
+  'session_reused',
+  'bad_package',
+  'created_at_window',
+  'busy',
+]);
+export type RefusalCode = z.infer<typeof refusalCodeSchema>;
+
+/** Node -> coordinator: an explicit refusal, signed (as every message) by the node identity. */
+export const refusalSchema = z.strictObject({
+  ...header,
+  type: z.literal('refusal'),
+  code: refusalCodeSchema,
+  reason: z.string().max(LIMITS.refusalReasonChars),
+});
+
+/** Liveness probe; `sessionId` is the probe id and is echoed. */
+export const pingSchema = z.strictObject({ ...header, type: z.literal('ping') });
+export const pongSchema = z.strictObject({
+  ...header,
+  type: z.literal('pong'),
+  identifier: frostIdentifierSchema,
+  nodeTimeSec: z.number().int().min(0),
+});
+
+/** What a share node accepts. */
+export const toNodeMessageSchema = z.discriminatedUnion('type', [round1RequestSchema, round2RequestSchema, pingSchema]);
+export type ToNodeMessage = z.infer<typeof toNodeMessageSchema>;
+
+/** What the coordinator accepts. */
+export const fromNodeMessageSchema = z.discriminatedUnion('type', [
+  round1CommitmentsSchema,
+  round2ShareSchema,
+  refusalSchema,
+  pongSchema,
+]);
+export type FromNodeMessage = z.infer<typeof fromNodeMessageSchema>;
+
+export type Round1Request = z.infer<typeof round1RequestSchema>;
+export type Round1Commitments = z.infer<typeof round1CommitmentsSchema>;
+export type Round2Request = z.infer<typeof round2RequestSchema>;
+export type Round2Share = z.infer<typeof round2ShareSchema>;
+export type Refusal = z.infer<typeof refusalSchema>;
+export type Pong = z.infer<typeof pongSchema>;
