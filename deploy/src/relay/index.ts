@@ -1,0 +1,2 @@
+export { isLoopbackHost, startLocalRelay, type LocalRelay, type LocalRelayOptions, type RelayLogger, type RelayLogLevel } from './server.js';
+export { MemoryEventRepository } from './memory-event-repository.js';

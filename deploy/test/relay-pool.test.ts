@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
+import { startLocalRelay } from '../src/relay/index.js';
+import { RelayPool } from '../../shared/src/transport/index.js';
+import type { NostrEvent } from '../../shared/src/nostr/event.js';
+import { KIND_FROSTBUNKER_NODE } from '../../shared/src/nostr/kinds.js';
+import { sleep, waitFor } from '../../shared/test/transport/conformance.js';
+import { freePort, startHostileRelay } from './helpers/raw-client.js';
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const signed = (content: string) =>
+  finalizeEvent({ kind: KIND_FROSTBUNKER_NODE, content, tags: [], created_at: nowSec() }, generateSecretKey());
+
+describe('RelayPool', { timeout: 15_000 }, () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const later = <T extends { close(): Promise<unknown> }>(x: T): T => {
+    cleanups.push(() => x.close());
+    return x;
+  };
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('resubscribes after a relay sends CLOSED, and reports the reason in health()', async () => {
+    const hostile = later(await startHostileRelay({ closeFirstReqWith: 'error: shutting down subscription' }));
+    const pool = later(new RelayPool({ urls: [hostile.url], backoffMs: { initial: 100, max: 400 } }));
+    const received: NostrEvent[] = [];
+    pool.subscribe([{ kinds: [KIND_FROSTBUNKER_NODE] }], (event) => received.push(event));
+    await waitFor('resubscribed', () => pool.health()[0]?.liveSubscriptions === 1);
+    expect(pool.health()[0]?.lastRejection).toBe('error: shutting down subscription');
+    const event = signed('after CLOSED');
+    hostile.inject(event);
+    await waitFor('event', () => received.length === 1);
+    expect(received[0]?.id).toBe(event.id);
+  });
+
+  it('drops the connection on a frame over maxFrameBytes, delivers nothing from it, and reconnects', async () => {
+    const hostile = later(await startHostileRelay());
+    const pool = later(
+      new RelayPool({ urls: [hostile.url], maxFrameBytes: 16 * 1024, backoffMs: { initial: 100, max: 400 } }),
+    );
+    const received: string[] = [];
+    pool.subscribe([{ kinds: [KIND_FROSTBUNKER_NODE] }], (event) => received.push(event.content));
+    await waitFor('subscribed', () => pool.health()[0]?.liveSubscriptions === 1);
+    hostile.inject(signed('x'.repeat(32 * 1024)));
+    await waitFor('reconnected after the oversize frame', () => {
+      const health = pool.health()[0];
+      return health?.reconnects === 1 && health.liveSubscriptions === 1;
+    });
+    hostile.inject(signed('small'));
+    await waitFor('small event', () => received.length === 1);
+    expect(received).toEqual(['small']);
+  });
+
+  it('keeps a healthy connection up across dead-socket pings', async () => {
+    const relay = later(await startLocalRelay());
+    const pool = later(new RelayPool({ urls: [relay.url], pingIntervalMs: 50 }));
+    await pool.waitUntilConnected(2_000);
+    await sleep(400);
+    expect(pool.health()[0]).toMatchObject({ connected: true, reconnects: 0, lastError: null });
+  });
+
+  it('waitUntilConnected rejects with TIMEOUT while nothing listens, then resolves once a relay appears', async () => {
+    const port = await freePort();
+    const pool = later(new RelayPool({ urls: [`ws://127.0.0.1:${port}`], backoffMs: { initial: 100, max: 200 } }));
+    await expect(pool.waitUntilConnected(300)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const waiting = pool.waitUntilConnected(5_000);
+    later(await startLocalRelay({ port }));
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('sends a publish made while disconnected once a relay connects within the timeout', async () => {
+    const port = await freePort();
+    const pool = later(
+      new RelayPool({ urls: [`ws://127.0.0.1:${port}`], backoffMs: { initial: 100, max: 200 }, publishTimeoutMs: 5_000 }),
+    );
+    const event = signed('queued');
+    const publishing = pool.publish(event);
+    await sleep(300);
+    const relay = later(await startLocalRelay({ port }));
+    await expect(publishing).resolves.toEqual({ acceptedBy: [relay.url], rejected: [] });
+  });
+
+  it('rejects with PROTOCOL_INVALID when every relay refuses the event', async () => {
+    const relay = later(await startLocalRelay());
+    const pool = later(new RelayPool({ urls: [relay.url] }));
+    const event = { ...signed('tampered'), content: 'changed after signing' };
+    await expect(pool.publish(event)).rejects.toMatchObject({
+      name: 'PublishError',
+      code: 'PROTOCOL_INVALID',
+      rejected: [{ url: relay.url, reason: 'invalid: id is wrong' }],
+    });
+    expect(pool.health()[0]?.lastRejection).toBe('invalid: id is wrong');
+  });
+
+  it('close() rejects pending work and stops reconnecting', async () => {
+    const port = await freePort();
+    const pool = new RelayPool({ urls: [`ws://127.0.0.1:${port}`], backoffMs: { initial: 50, max: 50 } });
+    const publishing = pool.publish(signed('never'));
+    const waiting = pool.waitUntilConnected(5_000);
+    await pool.close();
+    await expect(publishing).rejects.toThrow(/closed/);
+    await expect(waiting).rejects.toThrow(/closed/);
+    const relay = later(await startLocalRelay({ port }));
+    await sleep(300);
+    expect(pool.health()[0]?.connected).toBe(false);
+    expect(relay.port).toBe(port);
+  });
+});

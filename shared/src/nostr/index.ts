@@ -1,0 +1,3 @@
+export * from './kinds.js';
+export * from './nip44.js';
+export * from './event.js';

@@ -1,0 +1,26 @@
+export type { DropReason, ReceivedMessage, Transport } from './transport.js';
+export type { TransportLogger, TransportLogLevel } from './logger.js';
+export { silentLogger } from './logger.js';
+export {
+  PublishError,
+  RelayPool,
+  type BackoffMs,
+  type InvalidEventReason,
+  type PoolSubscription,
+  type PublishRejection,
+  type PublishResult,
+  type RelayHealth,
+  type RelayPoolCounters,
+  type RelayPoolOptions,
+  type RelayPoolPort,
+  type SubscribeOptions,
+  type WebSocketConstructor,
+} from './relay-pool.js';
+export { RelayTransport, type RelayTransportOptions } from './relay.js';
+export {
+  createMemoryNetwork,
+  type MemoryFault,
+  type MemoryNetwork,
+  type MemoryNetworkStats,
+  type MemoryTransportOptions,
+} from './memory.js';
