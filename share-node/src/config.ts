@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseGroupPackage, SigningShare, type GroupPackage } from '@frostbunker/shared/crypto';
+import { assertMembersMatch, readJsonFile } from '@frostbunker/shared/config';
+import { ConfigError } from '@frostbunker/shared/errors';
+import {
+  computeGroupId,
+  frostIdentifierSchema,
+  groupMemberSchema,
+  hexOfBytes,
+  relayUrlSchema,
+  secretStorageSchema,
+  xOnlyPubkeySchema,
+  type GroupId,
+  type GroupMember,
+  type XOnlyPubkey,
+} from '@frostbunker/shared/protocol';
+
+/** `<data>/config.json` of one share node: public enrolment data. */
+export const shareNodeConfigSchema = z.strictObject({
+  v: z.literal(1),
+  label: z.string().regex(/^[a-z0-9-]{1,32}$/),
+  relays: z.array(relayUrlSchema).min(1),
+  coordinatorPubkey: xOnlyPubkeySchema,
+  identifier: frostIdentifierSchema,
+  group: z.unknown(),
+  epoch: z.number().int().min(0),
+  members: z.array(groupMemberSchema).min(1).max(255),
+});
+
+/** `<data>/secrets.json` (0600): the share and the node identity key. */
+export const shareNodeSecretsSchema = z.strictObject({
+  v: z.literal(1),
+  storage: secretStorageSchema,
+  nodeSecretKey: hexOfBytes(32),
+  signingShare: hexOfBytes(32),
+});
+
+export interface ShareNodeConfig {
+  label: string;
+  relays: string[];
+  coordinatorPubkey: XOnlyPubkey;
+  groupId: GroupId;
+  group: GroupPackage;
+  epoch: number;
+  members: GroupMember[];
+  nodeSecretKey: string;
+  /** Verified against the group package on load (SigningShare.fromHex). */
+  share: SigningShare;
+}
+
+/** Reads and cross-checks a share node's files; throws ConfigError naming the field. */
+export function loadShareNodeConfig(dir: string): ShareNodeConfig {
+  const configPath = join(dir, 'config.json');
+  const config = readJsonFile(configPath, shareNodeConfigSchema);
+  const secrets = readJsonFile(join(dir, 'secrets.json'), shareNodeSecretsSchema);
+  let group: GroupPackage;
+  try {
+    group = parseGroupPackage(config.group);
+  } catch (error) {
+    throw new ConfigError(`${configPath}#group`, (error as Error).message, { cause: error });
+  }
+  assertMembersMatch(group, config.members, `${configPath}#members`);
+  let share: SigningShare;
+  try {
+    share = SigningShare.fromHex(config.identifier, secrets.signingShare, group);
+  } catch (error) {
+    throw new ConfigError(`${join(dir, 'secrets.json')}#signingShare`, 'share does not match the group package', { cause: error });
+  }
+  return {
+    label: config.label,
+    relays: config.relays,
+    coordinatorPubkey: config.coordinatorPubkey,
+    groupId: computeGroupId({ ...group, members: config.members }),
+    group,
+    epoch: config.epoch,
+    members: config.members,
+    nodeSecretKey: secrets.nodeSecretKey,
+    share,
+  };
+}
