@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseGroupPackage, type GroupPackage } from '@frostbunker/shared/crypto';
+import { assertMembersMatch, readJsonFile } from '@frostbunker/shared/config';
+import { ConfigError } from '@frostbunker/shared/errors';
+import { computeGroupId, groupMemberSchema, hexOfBytes, relayUrlSchema, secretStorageSchema } from '@frostbunker/shared/protocol';
+import type { SigningIdentity } from './signing/identity.js';
+
+const identityConfigSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]{1,32}$/),
+  group: z.unknown(),
+  epoch: z.number().int().min(0),
+  members: z.array(groupMemberSchema).min(1).max(255),
+});
+
+/** `<data>/coordinator/config.json`: public, safe to show. */
+export const coordinatorConfigSchema = z.strictObject({
+  v: z.literal(1),
+  relays: z.array(relayUrlSchema).min(1),
+  roundTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+  pingIntervalMs: z.number().int().min(100).max(60_000).default(2_000),
+  identities: z.array(identityConfigSchema).min(1),
+});
+
+/** `<data>/coordinator/secrets.json` (0600): never logged, never part of Config. */
+export const coordinatorSecretsSchema = z.strictObject({
+  v: z.literal(1),
+  storage: secretStorageSchema,
+  coordinatorSecretKey: hexOfBytes(32),
+  identities: z.array(
+    z.strictObject({
+      name: z.string(),
+      transportSecretKey: hexOfBytes(32),
+      connectSecret: z.string().min(16).max(256),
+    }),
+  ),
+});
+export type CoordinatorSecrets = z.infer<typeof coordinatorSecretsSchema>;
+
+export interface CoordinatorIdentityConfig {
+  name: string;
+  signing: SigningIdentity;
+  transportSecretKey: string;
+  connectSecret: string;
+}
+
+export interface CoordinatorConfig {
+  relays: string[];
+  roundTimeoutMs: number;
+  pingIntervalMs: number;
+  coordinatorSecretKey: string;
+  identities: CoordinatorIdentityConfig[];
+}
+
+/** Reads and cross-checks the coordinator's files; throws ConfigError naming the field. */
+export function loadCoordinatorConfig(dir: string): CoordinatorConfig {
+  const configPath = join(dir, 'config.json');
+  const config = readJsonFile(configPath, coordinatorConfigSchema);
+  const secrets = readJsonFile(join(dir, 'secrets.json'), coordinatorSecretsSchema);
+  const identities = config.identities.map((identity, index) => {
+    const field = `${configPath}#identities.${index}`;
+    const group = parseGroupOrThrow(identity.group, `${field}.group`);
+    assertMembersMatch(group, identity.members, `${field}.members`);
+    const secret = secrets.identities.find((s) => s.name === identity.name);
+    if (!secret) throw new ConfigError(`${field}.name`, `no secrets for identity "${identity.name}"`);
+    const groupId = computeGroupId({ ...group, members: identity.members });
+    return {
+      name: identity.name,
+      signing: { groupId, group, epoch: identity.epoch, members: identity.members },
+      transportSecretKey: secret.transportSecretKey,
+      connectSecret: secret.connectSecret,
+    };
+  });
+  return {
+    relays: config.relays,
+    roundTimeoutMs: config.roundTimeoutMs,
+    pingIntervalMs: config.pingIntervalMs,
+    coordinatorSecretKey: secrets.coordinatorSecretKey,
+    identities,
+  };
+}
+
+function parseGroupOrThrow(value: unknown, field: string): GroupPackage {
+  try {
+    return parseGroupPackage(value);
+  } catch (error) {
+    throw new ConfigError(field, (error as Error).message, { cause: error });
+  }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { hexToBytes } from '@frostbunker/shared/crypto';
+import { ConfigError } from '@frostbunker/shared/errors';
+import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
+import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
+import { fromNodeMessageSchema, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
+import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
+import { loadCoordinatorConfig } from './config.js';
+import { ClientSessions } from './nip46/client-sessions.js';
+import { Nip46Endpoint } from './nip46/endpoint.js';
+import { QuorumMonitor } from './signing/quorum-monitor.js';
+import { SigningCoordinator } from './signing/signing-coordinator.js';
+
+/**
+ * Composition root: the only file that reads argv, touches signals and starts network activity.
+ * Status lines for supervisors (the lab, tests) go to stdout as JSON; logs go to stderr.
+ */
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      relay: { type: 'string', multiple: true },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    allowPositionals: false,
+  });
+  if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+  const dir = resolve(values.data);
+  const logger = createLogger({
+    name: 'coordinator',
+    level: values['log-level'] as LogLevel,
+    write: (line) => process.stderr.write(line),
+  });
+  const config = loadCoordinatorConfig(dir);
+  const relays = values.relay?.length ? values.relay : config.relays;
+  const status = (event: string, fields: Record<string, unknown>) =>
+    process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+
+  const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
+  const members = new Set(config.identities.flatMap((i) => i.signing.members.map((m) => m.nodePubkey)));
+  const transport = new RelayTransport<FromNodeMessage, ToNodeMessage>({
+    secretKey: hexToBytes(config.coordinatorSecretKey),
+    pool,
+    kind: KIND_FROSTBUNKER_NODE,
+    schema: fromNodeMessageSchema,
+    isKnownSender: (pubkey: string) => members.has(pubkey as XOnlyPubkey),
+  });
+
+  const stops: (() => void)[] = [];
+  for (const identity of config.identities) {
+    const log = logger.child({ identity: identity.name });
+    const signer = new SigningCoordinator({ identity: identity.signing, sender: transport, roundTimeoutMs: config.roundTimeoutMs, logger: log });
+    const monitor = new QuorumMonitor({
+      identity: identity.signing,
+      sender: transport,
+      intervalMs: config.pingIntervalMs,
+      logger: log,
+      onChange: (quorum) => status('quorum', { identity: identity.name, ...quorum }),
+    });
+    const endpoint = new Nip46Endpoint({
+      pool,
+      transportSecretKey: hexToBytes(identity.transportSecretKey),
+      logger: log,
+      context: {
+        userPubkey: signer.groupPubkey,
+        connectSecret: identity.connectSecret,
+        relays,
+        sessions: new ClientSessions(join(dir, `clients-${identity.name}.json`)),
+        sign: (event) => signer.sign(event),
+      },
+    });
+    transport.onMessage((received) => {
+      signer.handleMessage(received);
+      monitor.handleMessage(received);
+    });
+    endpoint.start();
+    monitor.start();
+    stops.push(() => {
+      endpoint.stop();
+      monitor.stop();
+    });
+    status('identity', { identity: identity.name, userPubkey: signer.groupPubkey, transportPubkey: endpoint.transportPubkey });
+  }
+  status('started', { relays, pid: process.pid });
+
+  const shutdown = (signal: string) => {
+    logger.info('shutting down', { signal });
+    for (const stop of stops) stop();
+    void Promise.allSettled([transport.close(), pool.close()]).then(() => process.exit(0));
+    // Last resort if a socket refuses to close.
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+try {
+  main();
+} catch (error) {
+  const message = error instanceof ConfigError ? `config error: ${error.message}` : `fatal: ${String(error)}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}

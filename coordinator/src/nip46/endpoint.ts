@@ -1,0 +1,143 @@
+import { finalizeEvent, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
+import * as nip04 from 'nostr-tools/nip04';
+import type { Logger } from '@frostbunker/shared/logger';
+import { createNip44Codec, KIND_NIP46 } from '@frostbunker/shared/nostr';
+import {
+  LIMITS,
+  parseNip46Request,
+  WINDOWS,
+  type Nip46Response,
+  type XOnlyPubkey,
+} from '@frostbunker/shared/protocol';
+import type { RelayPool } from '@frostbunker/shared/transport';
+import { dispatchNip46, type Nip46Context } from './dispatch.js';
+import { errorReply } from './reply.js';
+import { ReplayGuard } from './replay-guard.js';
+
+export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable';
+
+export interface Nip46EndpointOptions {
+  pool: RelayPool;
+  transportSecretKey: Uint8Array;
+  context: Omit<Nip46Context, 'transportPubkey'>;
+  logger: Logger;
+  nowMs?: () => number;
+}
+
+type Scheme = 'nip44' | 'nip04';
+
+/**
+ * The NIP-46 shell for one identity: receives kind-24133 requests p-tagged to its transport key,
+ * decrypts, dedupes, checks the time window, dispatches, and replies in the request's scheme.
+ */
+export class Nip46Endpoint {
+  readonly transportPubkey: XOnlyPubkey;
+  readonly #options: Nip46EndpointOptions;
+  readonly #context: Nip46Context;
+  readonly #codec: ReturnType<typeof createNip44Codec>;
+  readonly #nowMs: () => number;
+  readonly #eventIds: ReplayGuard;
+  readonly #requestIds: ReplayGuard;
+  readonly #dropped: Partial<Record<Nip46DropReason, number>> = {};
+  #subscription: { close(): void } | undefined;
+
+  constructor(options: Nip46EndpointOptions) {
+    this.#options = options;
+    this.transportPubkey = getPublicKey(options.transportSecretKey) as XOnlyPubkey;
+    this.#context = { ...options.context, transportPubkey: this.transportPubkey };
+    this.#codec = createNip44Codec(options.transportSecretKey);
+    this.#nowMs = options.nowMs ?? Date.now;
+    const windowMs = (WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec) * 1000;
+    this.#eventIds = new ReplayGuard({ ttlMs: windowMs, maxEntries: 100_000, now: this.#nowMs });
+    this.#requestIds = new ReplayGuard({ ttlMs: windowMs, maxEntries: 100_000, now: this.#nowMs });
+  }
+
+  start(): void {
+    const since = Math.floor(this.#nowMs() / 1000) - WINDOWS.nip46RequestPastSec;
+    this.#subscription = this.#options.pool.subscribe(
+      [{ kinds: [KIND_NIP46], '#p': [this.transportPubkey], since }],
+      (event) => void this.handleEvent(event),
+    );
+  }
+
+  stop(): void {
+    this.#subscription?.close();
+    this.#subscription = undefined;
+  }
+
+  dropped(): Readonly<Partial<Record<Nip46DropReason, number>>> {
+    return { ...this.#dropped };
+  }
+
+  /** Handles one verified kind-24133 event; exported for in-process fuzzing. */
+  async handleEvent(event: NostrEvent): Promise<void> {
+    const log = this.#options.logger;
+    if (event.kind !== KIND_NIP46 || !event.tags.some((t) => t[0] === 'p' && t[1] === this.transportPubkey)) {
+      return this.#drop('not_for_us', event);
+    }
+    if (event.content.length > LIMITS.nip46ContentChars) return this.#drop('too_large', event);
+    // INTEROP.md: the same request arrives once per relay; replays are ignored.
+    if (!this.#eventIds.firstSighting(event.id)) return this.#drop('duplicate', event);
+    const clientPubkey = event.pubkey as XOnlyPubkey;
+    const scheme: Scheme = event.content.includes('?iv=') ? 'nip04' : 'nip44';
+    let plaintext: string;
+    try {
+      plaintext = scheme === 'nip04'
+        ? nip04.decrypt(this.#options.transportSecretKey, clientPubkey, event.content)
+        : this.#codec.decrypt(clientPubkey, event.content);
+    } catch {
+      return this.#drop('undecryptable', event);
+    }
+    const parsed = parseNip46Request(plaintext);
+    if (!parsed.ok) {
+      if (parsed.requestId === null) return this.#drop('unanswerable', event);
+      log.info('nip46 bad request', { client: clientPubkey, code: parsed.error.code });
+      return this.#reply(clientPubkey, scheme, errorReply(parsed.requestId, parsed.error));
+    }
+    const { request } = parsed;
+    if (!this.#requestIds.firstSighting(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
+    const windowError = this.#checkWindow(event.created_at);
+    if (windowError) {
+      log.info('nip46 request outside window', { client: clientPubkey, method: request.method, createdAt: event.created_at });
+      return this.#reply(clientPubkey, scheme, { id: request.requestId, result: '', error: windowError });
+    }
+    const started = performance.now();
+    const response = await dispatchNip46(request, clientPubkey, this.#context);
+    log.info('nip46 request', {
+      client: clientPubkey,
+      method: request.method,
+      ok: response.error === undefined,
+      error: response.error,
+      ms: Math.round(performance.now() - started),
+    });
+    await this.#reply(clientPubkey, scheme, response);
+  }
+
+  #checkWindow(createdAtSec: number): string | undefined {
+    const nowSec = Math.floor(this.#nowMs() / 1000);
+    if (createdAtSec < nowSec - WINDOWS.nip46RequestPastSec) return 'request too old (check clock)';
+    if (createdAtSec > nowSec + WINDOWS.nip46RequestFutureSec) return 'request from the future (check clock)';
+    return undefined;
+  }
+
+  async #reply(clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): Promise<void> {
+    const plaintext = JSON.stringify(response);
+    const content = scheme === 'nip04'
+      ? nip04.encrypt(this.#options.transportSecretKey, clientPubkey, plaintext)
+      : this.#codec.encrypt(clientPubkey, plaintext);
+    const event = finalizeEvent(
+      { kind: KIND_NIP46, created_at: Math.floor(this.#nowMs() / 1000), tags: [['p', clientPubkey]], content },
+      this.#options.transportSecretKey,
+    );
+    try {
+      await this.#options.pool.publish(event);
+    } catch (error) {
+      this.#options.logger.warn('nip46 reply not published', { client: clientPubkey, requestId: response.id, error: String(error) });
+    }
+  }
+
+  #drop(reason: Nip46DropReason, event: NostrEvent): void {
+    this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
+    this.#options.logger.debug('nip46 event dropped', { reason, eventId: event.id, sender: event.pubkey });
+  }
+}

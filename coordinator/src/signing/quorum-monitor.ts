@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@frostbunker/shared/logger';
+import { NODE_PROTOCOL_VERSION, type FromNodeMessage, type SessionId } from '@frostbunker/shared/protocol';
+import type { ReceivedMessage } from '@frostbunker/shared/transport';
+import type { SigningIdentity } from './identity.js';
+import type { NodeSender } from './signing-coordinator.js';
+
+export interface QuorumStatus {
+  available: boolean;
+  threshold: number;
+  online: string[];
+  offline: string[];
+}
+
+/**
+ * Pings every share node of one identity at a fixed interval and reports which answered recently.
+ * Only informs operators and readiness; signing never waits for it (round 1 goes to all nodes).
+ */
+export class QuorumMonitor {
+  readonly #identity: SigningIdentity;
+  readonly #sender: NodeSender;
+  readonly #intervalMs: number;
+  readonly #logger: Logger;
+  readonly #onChange: (status: QuorumStatus) => void;
+  readonly #lastPongMs = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #lastReported = '';
+
+  constructor(options: {
+    identity: SigningIdentity;
+    sender: NodeSender;
+    intervalMs: number;
+    logger: Logger;
+    onChange: (status: QuorumStatus) => void;
+  }) {
+    this.#identity = options.identity;
+    this.#sender = options.sender;
+    this.#intervalMs = options.intervalMs;
+    this.#logger = options.logger;
+    this.#onChange = options.onChange;
+  }
+
+  start(): void {
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  handleMessage(received: ReceivedMessage<FromNodeMessage>): void {
+    const { message } = received;
+    if (message.type !== 'pong' || message.groupId !== this.#identity.groupId) return;
+    const member = this.#identity.members.find((m) => m.nodePubkey === received.senderPubkey);
+    if (!member || member.identifier !== message.identifier) return;
+    this.#lastPongMs.set(member.label, performance.now());
+    this.#report();
+  }
+
+  status(): QuorumStatus {
+    const now = performance.now();
+    const online: string[] = [];
+    const offline: string[] = [];
+    for (const member of this.#identity.members) {
+      const seen = this.#lastPongMs.get(member.label);
+      (seen !== undefined && now - seen < this.#intervalMs * 3 ? online : offline).push(member.label);
+    }
+    return { available: online.length >= this.#identity.group.threshold, threshold: this.#identity.group.threshold, online, offline };
+  }
+
+  #tick(): void {
+    const sessionId = randomBytes(16).toString('hex') as SessionId;
+    for (const member of this.#identity.members) {
+      const ping = { v: NODE_PROTOCOL_VERSION, type: 'ping', groupId: this.#identity.groupId, epoch: this.#identity.epoch, sessionId } as const;
+      this.#sender.send(member.nodePubkey, ping).catch((error: unknown) => {
+        this.#logger.debug('ping not sent', { node: member.label, error: String(error) });
+      });
+    }
+    this.#report();
+  }
+
+  #report(): void {
+    const status = this.status();
+    const key = JSON.stringify(status);
+    if (key === this.#lastReported) return;
+    this.#lastReported = key;
+    this.#onChange(status);
+  }
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { Nip46Request, UnsignedEventMessage, XOnlyPubkey } from '@frostbunker/shared/protocol';
+import { dispatchNip46, type Nip46Context } from '../../src/nip46/dispatch.js';
+
+const transportPubkey = 't'.repeat(0) + '1'.repeat(64);
+const userPubkey = '2'.repeat(64);
+const client = '3'.repeat(64) as XOnlyPubkey;
+const secret = '0123456789abcdef0123456789abcdef';
+
+function context(overrides: Partial<Nip46Context> = {}) {
+  const clients = new Set<string>();
+  const signed: UnsignedEventMessage[] = [];
+  const ctx: Nip46Context = {
+    transportPubkey: transportPubkey as XOnlyPubkey,
+    userPubkey: userPubkey as XOnlyPubkey,
+    connectSecret: secret,
+    relays: ['ws://127.0.0.1:1'],
+    sessions: { has: (c) => clients.has(c), add: (c) => void clients.add(c), delete: (c) => void clients.delete(c) },
+    sign: async (event) => {
+      signed.push(event);
+      return { ...event, id: 'i'.repeat(64), sig: 's'.repeat(128) };
+    },
+    ...overrides,
+  };
+  return { ctx, clients, signed };
+}
+
+const request = (method: string, params: string[]) => ({ requestId: 'r', method, params }) as Nip46Request;
+const connected = () => {
+  const c = context();
+  c.clients.add(client);
+  return c;
+};
+
+describe('dispatchNip46', () => {
+  it.each([[''], [transportPubkey], [userPubkey]])('acks connect addressed to "%s" with the right secret', async (target) => {
+    const { ctx, clients } = context();
+    expect(await dispatchNip46(request('connect', [target, secret]), client, ctx)).toEqual({ id: 'r', result: 'ack' });
+    expect(clients.has(client)).toBe(true);
+  });
+
+  it('refuses connect with a wrong or missing secret, with result "" and an error', async () => {
+    const { ctx, clients } = context();
+    expect(await dispatchNip46(request('connect', ['', 'wrong']), client, ctx)).toEqual({
+      id: 'r',
+      result: '',
+      error: 'invalid or missing connection secret',
+    });
+    expect((await dispatchNip46(request('connect', [transportPubkey]), client, ctx)).error).toMatch(/secret/);
+    expect(clients.size).toBe(0);
+  });
+
+  it('refuses connect addressed to another signer', async () => {
+    const { ctx } = context();
+    expect((await dispatchNip46(request('connect', ['9'.repeat(64), secret]), client, ctx)).error).toMatch(/another signer/);
+  });
+
+  it('acks a connected client that reconnects without the secret', async () => {
+    const { ctx } = connected();
+    expect((await dispatchNip46(request('connect', ['']), client, ctx)).result).toBe('ack');
+  });
+
+  it.each(['get_public_key', 'ping', 'switch_relays', 'logout'])('gates %s behind connect', async (method) => {
+    const { ctx } = context();
+    expect((await dispatchNip46(request(method, []), client, ctx)).error).toMatch(/not connected/);
+  });
+
+  it('returns the user pubkey, never the transport pubkey', async () => {
+    const { ctx } = connected();
+    expect((await dispatchNip46(request('get_public_key', []), client, ctx)).result).toBe(userPubkey);
+  });
+
+  it('signs a template without changing created_at, tags or content, ignoring a supplied id', async () => {
+    const { ctx, signed } = connected();
+    const template = { kind: 1, content: 'hi "there"', tags: [['e', 'x'], ['p', 'y', 'z']], created_at: 1_700_000_000, id: 'bogus' };
+    const reply = await dispatchNip46(request('sign_event', [JSON.stringify(template)]), client, ctx);
+    expect(reply.error).toBeUndefined();
+    expect(signed).toEqual([{ pubkey: userPubkey, kind: 1, content: template.content, tags: template.tags, created_at: template.created_at }]);
+    expect(JSON.parse(reply.result).id).toBe('i'.repeat(64));
+  });
+
+  it('accepts a supplied pubkey equal to the user pubkey and refuses any other', async () => {
+    const { ctx } = connected();
+    const base = { kind: 1, content: '', tags: [], created_at: 1 };
+    expect((await dispatchNip46(request('sign_event', [JSON.stringify({ ...base, pubkey: userPubkey })]), client, ctx)).error).toBeUndefined();
+    expect((await dispatchNip46(request('sign_event', [JSON.stringify({ ...base, pubkey: transportPubkey })]), client, ctx)).error).toMatch(/pubkey/);
+  });
+
+  it.each([0, 3, 5, 10002, 10044, 22242, 24133, 27235, 23194])('refuses sensitive kind %i without an explicit grant', async (kind) => {
+    const { ctx, signed } = connected();
+    const reply = await dispatchNip46(request('sign_event', [JSON.stringify({ kind, content: '', tags: [], created_at: 1 })]), client, ctx);
+    expect(reply.error).toMatch(/sensitive/);
+    expect(signed).toHaveLength(0);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['a template with a string kind', JSON.stringify({ kind: '1', content: '', tags: [], created_at: 1 })],
+    ['a template without tags', JSON.stringify({ kind: 1, content: '', created_at: 1 })],
+  ])('answers %s with an error reply', async (_name, param) => {
+    const { ctx } = connected();
+    const reply = await dispatchNip46(request('sign_event', [param]), client, ctx);
+    expect(reply).toMatchObject({ id: 'r', result: '' });
+    expect(reply.error).toMatch(/sign_event/);
+  });
+
+  it('refuses an event too large for the signing transport with a clear error', async () => {
+    const { ctx } = connected();
+    const huge = JSON.stringify({ kind: 1, content: 'x'.repeat(60_000), tags: [], created_at: 1 });
+    expect((await dispatchNip46(request('sign_event', [huge]), client, ctx)).error).toMatch(/event too large for signing transport \(max \d+ bytes\)/);
+  });
+
+  it('turns a signing failure into an error reply and hides internal errors', async () => {
+    const { ctx, clients } = context({ sign: async () => { throw new Error('database exploded at /secret/path'); } });
+    clients.add(client);
+    const reply = await dispatchNip46(request('sign_event', [JSON.stringify({ kind: 1, content: '', tags: [], created_at: 1 })]), client, ctx);
+    expect(reply).toEqual({ id: 'r', result: '', error: 'internal error' });
+  });
+
+  it('answers switch_relays with its own relay list', async () => {
+    const { ctx } = connected();
+    expect(JSON.parse((await dispatchNip46(request('switch_relays', []), client, ctx)).result)).toEqual(['ws://127.0.0.1:1']);
+  });
+
+  it('forgets the client on logout', async () => {
+    const { ctx, clients } = connected();
+    expect((await dispatchNip46(request('logout', []), client, ctx)).result).toBe('ack');
+    expect(clients.has(client)).toBe(false);
+  });
+
+  it('answers encryption methods with a clear error until the encryption key exists', async () => {
+    const { ctx } = connected();
+    expect((await dispatchNip46(request('nip44_encrypt', ['4'.repeat(64), 'hi']), client, ctx)).error).toMatch(/no encryption key/);
+  });
+});

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { getPublicKey } from 'nostr-tools/pure';
+import { dealerKeygen, groupXOnlyKey } from '@frostbunker/shared/crypto';
+import { createLogger, silentLogger } from '@frostbunker/shared/logger';
+import {
+  computeGroupId,
+  fromNodeMessageSchema,
+  toNodeMessageSchema,
+  type FromNodeMessage,
+  type ToNodeMessage,
+  type XOnlyPubkey,
+} from '@frostbunker/shared/protocol';
+import { createMemoryNetwork } from '@frostbunker/shared/transport';
+import { ShareSigner } from '../../../share-node/src/signer/share-signer.js';
+import { SigningCoordinator } from '../../src/signing/signing-coordinator.js';
+import type { SigningIdentity } from '../../src/signing/identity.js';
+
+/** How a test node misbehaves: answer normally, stay silent, or rewrite its reply. */
+export type NodeBehaviour = 'honest' | 'silent' | ((reply: FromNodeMessage) => FromNodeMessage | undefined);
+
+/**
+ * A coordinator and k-of-n share signers wired over the in-memory transport, with the production
+ * SigningCoordinator and ShareSigner. Behaviour per node can be changed between requests.
+ */
+export function createMemoryCluster(options: { threshold: number; maxSigners: number; roundTimeoutMs?: number }) {
+  const network = createMemoryNetwork();
+  const { group, shares } = dealerKeygen({ threshold: options.threshold, maxSigners: options.maxSigners });
+  const coordinatorKey = randomBytes(32);
+  const coordinatorPubkey = getPublicKey(coordinatorKey) as XOnlyPubkey;
+  const nodeKeys = shares.map(() => randomBytes(32));
+  const members = shares.map((share, i) => ({
+    identifier: share.identifier,
+    nodePubkey: getPublicKey(nodeKeys[i]!) as XOnlyPubkey,
+    label: `node-${i + 1}`,
+  }));
+  const groupId = computeGroupId({ ...group, members });
+  const identity: SigningIdentity = { groupId, group, epoch: 0, members };
+  const memberKeys = new Set(members.map((m) => m.nodePubkey));
+
+  const coordinatorTransport = network.transport<FromNodeMessage, ToNodeMessage>({
+    secretKey: coordinatorKey,
+    schema: fromNodeMessageSchema,
+    isKnownSender: (pubkey) => memberKeys.has(pubkey),
+  });
+  const logLines: Record<string, unknown>[] = [];
+  const coordinator = new SigningCoordinator({
+    identity,
+    sender: coordinatorTransport,
+    roundTimeoutMs: options.roundTimeoutMs ?? 300,
+    logger: createLogger({ name: 'coordinator', level: 'debug', write: (line) => void logLines.push(JSON.parse(line)) }),
+  });
+  coordinatorTransport.onMessage((received) => coordinator.handleMessage(received));
+
+  const behaviours: NodeBehaviour[] = shares.map(() => 'honest');
+  const signers = shares.map((share, i) => {
+    const signer = new ShareSigner({
+      groupId,
+      epoch: 0,
+      group,
+      groupPubkey: groupXOnlyKey(group),
+      share,
+      logger: silentLogger,
+      nowSec: () => Math.floor(Date.now() / 1000),
+      monotonicMs: () => performance.now(),
+    });
+    const transport = network.transport<ToNodeMessage, FromNodeMessage>({
+      secretKey: nodeKeys[i]!,
+      schema: toNodeMessageSchema,
+      isKnownSender: (pubkey) => pubkey === coordinatorPubkey,
+    });
+    transport.onMessage(({ senderPubkey, message }) => {
+      const behaviour = behaviours[i]!;
+      if (behaviour === 'silent') return;
+      const reply = signer.handle(message);
+      const sent = behaviour === 'honest' ? reply : behaviour(reply);
+      if (sent) void transport.send(senderPubkey, sent);
+    });
+    return signer;
+  });
+
+  return {
+    coordinator,
+    signers,
+    group,
+    members,
+    userPubkey: groupXOnlyKey(group),
+    network,
+    logLines,
+    setBehaviour(index: number, behaviour: NodeBehaviour) {
+      behaviours[index - 1] = behaviour;
+    },
+  };
+}

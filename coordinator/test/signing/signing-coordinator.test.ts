@@ -1,0 +1,121 @@
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { verifyEvent } from 'nostr-tools/pure';
+import { describe, expect, it } from 'vitest';
+import { CheaterError, QuorumError, VetoError } from '@frostbunker/shared/errors';
+import type { FromNodeMessage } from '@frostbunker/shared/protocol';
+import { createMemoryCluster } from './memory-cluster.js';
+
+const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+function event(userPubkey: string, content = 'hello') {
+  return { pubkey: userPubkey, created_at: Math.floor(Date.now() / 1000), kind: 1, tags: [], content };
+}
+
+/** Rewrites a node's partial signature, leaving every other reply alone. */
+function tamperShare(transform: (z: bigint) => bigint) {
+  return (reply: FromNodeMessage): FromNodeMessage => {
+    if (reply.type !== 'round2_share') return reply;
+    const z = transform(BigInt(`0x${reply.signatureShare}`));
+    return { ...reply, signatureShare: z.toString(16).padStart(64, '0') };
+  };
+}
+
+function assertValid(signed: { id: string; sig: string; pubkey: string }) {
+  expect(verifyEvent({ ...(signed as never) })).toBe(true);
+  expect(schnorr.verify(hexToBytes(signed.sig), hexToBytes(signed.id), hexToBytes(signed.pubkey))).toBe(true);
+}
+
+describe('SigningCoordinator', () => {
+  it('signs with all nodes honest in a single session', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    const signed = await cluster.coordinator.sign(event(cluster.userPubkey));
+    assertValid(signed);
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
+  });
+
+  it('signs when one of three nodes is silent, without a second session', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(2, 'silent');
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
+  });
+
+  it('fails with a quorum error naming the silent nodes when two of three are silent', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(2, 'silent');
+    cluster.setBehaviour(3, 'silent');
+    const failure = cluster.coordinator.sign(event(cluster.userPubkey));
+    await expect(failure).rejects.toBeInstanceOf(QuorumError);
+    await expect(failure).rejects.toThrow(/silent: node-2, node-3/);
+  });
+
+  it('fails over when a node commits in round 1 and then goes silent in round 2', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(1, (reply) => (reply.type === 'round2_share' ? undefined : reply));
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats().sessionsStarted).toBeLessThanOrEqual(2); // n − k + 1
+  });
+
+  it.each([
+    ['negated', (z: bigint) => (CURVE_ORDER - z) % CURVE_ORDER],
+    ['off by one', (z: bigint) => (z + 1n) % CURVE_ORDER],
+    ['out of range', (z: bigint) => CURVE_ORDER + (z % 1000n)],
+  ])('names a node that sends a %s partial signature and signs without it', async (_name, transform) => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(1, tamperShare(transform));
+    const signed = await cluster.coordinator.sign(event(cluster.userPubkey));
+    assertValid(signed);
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(2);
+    const blame = cluster.logLines.find((line) => line.msg === 'invalid partial signature');
+    expect(blame?.culprits).toEqual(['node-1']);
+  });
+
+  it('in 2-of-2 reports the cheater by name and returns no signature', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 2 });
+    cluster.setBehaviour(2, tamperShare((z) => (CURVE_ORDER - z) % CURVE_ORDER));
+    const failure = cluster.coordinator.sign(event(cluster.userPubkey));
+    await expect(failure).rejects.toBeInstanceOf(CheaterError);
+    await expect(failure).rejects.toThrow(/node-2/);
+  });
+
+  it('treats a refusal as sticky: one session, an error naming the node, no failover', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(1, (reply) => ({
+      v: 1,
+      type: 'refusal',
+      groupId: reply.groupId,
+      epoch: reply.epoch,
+      sessionId: reply.sessionId,
+      code: 'vetoed',
+      reason: 'kind 1 not on my list',
+    }));
+    const failure = cluster.coordinator.sign(event(cluster.userPubkey));
+    await expect(failure).rejects.toBeInstanceOf(VetoError);
+    await expect(failure).rejects.toThrow(/node-1.*kind 1 not on my list/);
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
+  });
+
+  it('ignores a commitment whose identifier is not the authenticated sender', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    const claimed = cluster.members[0]!.identifier;
+    cluster.setBehaviour(2, (reply) =>
+      reply.type === 'round1_commitments' ? { ...reply, commitments: { ...reply.commitments, identifier: claimed } } : reply,
+    );
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats().lateMessages).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses to sign an event whose pubkey is not the group key', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    await expect(cluster.coordinator.sign(event('f'.repeat(64)))).rejects.toThrow(/not the group key/);
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(0);
+  });
+
+  it('signs 3-of-5 with two nodes silent', async () => {
+    const cluster = createMemoryCluster({ threshold: 3, maxSigners: 5 });
+    cluster.setBehaviour(1, 'silent');
+    cluster.setBehaviour(4, 'silent');
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+  });
+});
