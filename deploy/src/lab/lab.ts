@@ -1,0 +1,163 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { buildBunkerUrl } from './bunker-url.js';
+import { ensureLabIdentity, labLayout } from './lab-identity.js';
+import { ENTRY_POINTS, parseStatusLine, startProcess, type ManagedProcess } from './managed-process.js';
+
+const labStateSchema = z.strictObject({ v: z.literal(1), relayPort: z.number().int().min(1).max(65_535) });
+const coordinatorSecretsView = z.object({
+  identities: z.array(z.object({ name: z.string(), connectSecret: z.string() })).min(1),
+});
+
+export interface LabOptions {
+  /** Data directory; holds one sub-directory per process, plus `logs/`. */
+  root: string;
+  /** Existing relays to use instead of starting the embedded one. */
+  relays?: string[];
+  threshold?: number;
+  maxSigners?: number;
+  /** Port for the embedded relay; default: the port used last time, or a free one. */
+  relayPort?: number;
+  startTimeoutMs?: number;
+  /** Progress lines for a person watching (the lab prints them). */
+  onProgress?: (line: string) => void;
+}
+
+/**
+ * A running k-of-n lab: an embedded relay (unless relays were given), the coordinator and one
+ * process per share node, each with its own data directory. Used by `pnpm start` and the e2e tests.
+ */
+export class Lab {
+  relay: ManagedProcess | undefined;
+  coordinator!: ManagedProcess;
+  readonly nodes: (ManagedProcess | undefined)[] = [];
+  relayUrls: string[] = [];
+  bunkerUrl = '';
+  userPubkey = '';
+  transportPubkey = '';
+
+  private constructor(
+    readonly options: Required<Pick<LabOptions, 'root' | 'threshold' | 'maxSigners' | 'startTimeoutMs'>> & LabOptions,
+  ) {}
+
+  static async start(options: LabOptions): Promise<Lab> {
+    const lab = new Lab({ threshold: 2, maxSigners: 3, startTimeoutMs: 30_000, ...options });
+    try {
+      await lab.#start();
+      return lab;
+    } catch (error) {
+      await lab.stop();
+      throw error;
+    }
+  }
+
+  get layout() {
+    return labLayout(this.options.root, this.options.maxSigners);
+  }
+
+  async #start(): Promise<void> {
+    const progress = this.options.onProgress ?? (() => {});
+    this.relayUrls = this.options.relays?.length ? this.options.relays : [await this.#startRelay()];
+    if (this.relay) progress(`relay ${this.relayUrls[0]} running (pid ${this.relay.pid})`);
+    const identity = ensureLabIdentity({ ...this.options, relays: this.relayUrls });
+    progress(identity.created ? `created a ${this.options.threshold}-of-${this.options.maxSigners} identity in ${this.options.root}` : `using the identity in ${this.options.root}`);
+
+    this.coordinator = startProcess({
+      name: 'coordinator',
+      script: ENTRY_POINTS.coordinator,
+      args: ['--data', this.layout.coordinatorDir, ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      logFile: join(this.options.root, 'logs', 'coordinator.log'),
+    });
+    const identityLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'identity', this.options.startTimeoutMs);
+    const status = parseStatusLine(identityLine)!;
+    this.userPubkey = String(status.userPubkey);
+    this.transportPubkey = String(status.transportPubkey);
+    progress(`coordinator running (pid ${this.coordinator.pid})`);
+
+    for (let index = 1; index <= this.options.maxSigners; index++) {
+      await this.startNode(index);
+      progress(`share-node node-${index} running (pid ${this.nodes[index - 1]!.pid})`);
+    }
+    const secrets = readJsonFile(join(this.layout.coordinatorDir, 'secrets.json'), coordinatorSecretsView);
+    this.bunkerUrl = buildBunkerUrl(this.transportPubkey, this.relayUrls, secrets.identities[0]!.connectSecret);
+  }
+
+  /** Starts (or restarts) share node `index` (1-based). */
+  async startNode(index: number): Promise<ManagedProcess> {
+    const node = startProcess({
+      name: `node-${index}`,
+      script: ENTRY_POINTS.shareNode,
+      args: ['--data', this.layout.nodeDirs[index - 1]!, ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      logFile: join(this.options.root, 'logs', `node-${index}.log`),
+    });
+    this.nodes[index - 1] = node;
+    await node.waitForLine((l) => parseStatusLine(l)?.event === 'started', this.options.startTimeoutMs);
+    return node;
+  }
+
+  /** Stops share node `index` (1-based) with SIGTERM, or SIGKILL when `kill` is set. */
+  async stopNode(index: number, kill = false): Promise<void> {
+    const node = this.nodes[index - 1];
+    if (!node) return;
+    if (kill) node.child.kill('SIGKILL');
+    await node.stop();
+    this.nodes[index - 1] = undefined;
+  }
+
+  /** Resolves once the coordinator reports at least k share nodes answering. */
+  async waitForQuorum(timeoutMs = this.options.startTimeoutMs): Promise<void> {
+    await this.coordinator.waitForLine((l) => {
+      const s = parseStatusLine(l);
+      return s?.event === 'quorum' && s.available === true;
+    }, timeoutMs);
+  }
+
+  /** Resolves once the coordinator reports every node in `labels` answering (from now on). */
+  async waitForOnline(labels: readonly string[], timeoutMs = this.options.startTimeoutMs): Promise<void> {
+    await this.coordinator.waitForLine(
+      (l) => {
+        const s = parseStatusLine(l);
+        return s?.event === 'quorum' && labels.every((label) => (s.online as string[]).includes(label));
+      },
+      timeoutMs,
+      { onlyNew: true },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((n) => n?.stop()));
+    await this.coordinator?.stop();
+    await this.relay?.stop();
+  }
+
+  async #startRelay(): Promise<string> {
+    const statePath = join(this.options.root, 'lab.json');
+    const saved = existsSync(statePath) ? readJsonFile(statePath, labStateSchema).relayPort : undefined;
+    const wanted = this.options.relayPort ?? saved ?? 0;
+    let url: string;
+    try {
+      url = await this.#spawnRelay(wanted);
+    } catch (error) {
+      if (wanted === 0) throw error;
+      // The saved port is taken: take any free one (the bunker URL changes, and the lab says so).
+      this.options.onProgress?.(`relay port ${wanted} is busy; using another (the bunker URL changes)`);
+      url = await this.#spawnRelay(0);
+    }
+    const port = Number(new URL(url).port);
+    if (port !== saved) writeJsonFileAtomic(statePath, { v: 1, relayPort: port });
+    return url;
+  }
+
+  async #spawnRelay(port: number): Promise<string> {
+    this.relay = startProcess({
+      name: 'relay',
+      script: ENTRY_POINTS.relay,
+      args: ['--host', '127.0.0.1', '--port', String(port)],
+      logFile: join(this.options.root, 'logs', 'relay.log'),
+    });
+    const line = await this.relay.waitForLine((l) => l.startsWith('relay listening '), this.options.startTimeoutMs);
+    return line.slice('relay listening '.length).trim();
+  }
+}

@@ -1,0 +1,42 @@
+import WebSocket from 'ws';
+import { AbstractSimplePool } from 'nostr-tools/abstract-pool';
+import { BunkerSigner, parseBunkerInput } from 'nostr-tools/nip46';
+import { generateSecretKey, verifyEvent } from 'nostr-tools/pure';
+
+/**
+ * A real nostr-tools NIP-46 client. INTEROP.md: on Node 20 it needs a pool built with `ws`, and it
+ * has no request timeout, so every call in tests goes through `withDeadline`.
+ */
+export async function connectBunkerSigner(bunkerUrl: string): Promise<{ signer: BunkerSigner; close(): Promise<void> }> {
+  const pointer = await parseBunkerInput(bunkerUrl);
+  if (!pointer) throw new Error(`not a bunker URL: ${bunkerUrl}`);
+  // `ws` is what nostr-tools expects at run time; its DOM-shaped type differs only in event typing.
+  const websocketImplementation = WebSocket as unknown as typeof globalThis.WebSocket;
+  const pool = new AbstractSimplePool({ verifyEvent, websocketImplementation, maxWaitForConnection: 5_000 });
+  const signer = BunkerSigner.fromBunker(generateSecretKey(), pointer, { pool });
+  await withDeadline(signer.connect(), 20_000, 'connect');
+  return {
+    signer,
+    async close() {
+      await signer.close();
+      pool.destroy();
+    },
+  };
+}
+
+/** Rejects when `promise` has not settled after `ms`: a hang becomes a test failure, not a stall. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no reply within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
