@@ -9,10 +9,9 @@ import {
   type Nip46Response,
   type XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import type { RelayPool } from '@frostbunker/shared/transport';
+import { BoundedTtlSet, type RelayPool } from '@frostbunker/shared/transport';
 import { dispatchNip46, type Nip46Context } from './dispatch.js';
 import { errorReply } from './reply.js';
-import { ReplayGuard } from './replay-guard.js';
 
 export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable';
 
@@ -36,8 +35,9 @@ export class Nip46Endpoint {
   readonly #context: Nip46Context;
   readonly #codec: ReturnType<typeof createNip44Codec>;
   readonly #nowMs: () => number;
-  readonly #eventIds: ReplayGuard;
-  readonly #requestIds: ReplayGuard;
+  /** INTEROP.md: the same request arrives once per relay; replays inside the window are ignored. */
+  readonly #eventIds: BoundedTtlSet;
+  readonly #requestIds: BoundedTtlSet;
   readonly #dropped: Partial<Record<Nip46DropReason, number>> = {};
   #subscription: { close(): void } | undefined;
 
@@ -48,8 +48,9 @@ export class Nip46Endpoint {
     this.#codec = createNip44Codec(options.transportSecretKey);
     this.#nowMs = options.nowMs ?? Date.now;
     const windowMs = (WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec) * 1000;
-    this.#eventIds = new ReplayGuard({ ttlMs: windowMs, maxEntries: 100_000, now: this.#nowMs });
-    this.#requestIds = new ReplayGuard({ ttlMs: windowMs, maxEntries: 100_000, now: this.#nowMs });
+    // @TODO(issue 3) persist for the whole window (RELIABILITY.md decision 2, G17).
+    this.#eventIds = new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs });
+    this.#requestIds = new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs });
   }
 
   start(): void {
@@ -76,8 +77,7 @@ export class Nip46Endpoint {
       return this.#drop('not_for_us', event);
     }
     if (event.content.length > LIMITS.nip46ContentChars) return this.#drop('too_large', event);
-    // INTEROP.md: the same request arrives once per relay; replays are ignored.
-    if (!this.#eventIds.firstSighting(event.id)) return this.#drop('duplicate', event);
+    if (!this.#eventIds.add(event.id)) return this.#drop('duplicate', event);
     const clientPubkey = event.pubkey as XOnlyPubkey;
     const scheme: Scheme = event.content.includes('?iv=') ? 'nip04' : 'nip44';
     let plaintext: string;
@@ -95,7 +95,7 @@ export class Nip46Endpoint {
       return this.#reply(clientPubkey, scheme, errorReply(parsed.requestId, parsed.error));
     }
     const { request } = parsed;
-    if (!this.#requestIds.firstSighting(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
+    if (!this.#requestIds.add(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
     const windowError = this.#checkWindow(event.created_at);
     if (windowError) {
       log.info('nip46 request outside window', { client: clientPubkey, method: request.method, createdAt: event.created_at });

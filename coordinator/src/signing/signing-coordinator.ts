@@ -4,6 +4,7 @@ import {
   computeEventId,
   createSigningPackage,
   groupXOnlyKey,
+  hexToBytes,
   type SigningCommitments,
 } from '@frostbunker/shared/crypto';
 import { CheaterError, FrostbunkerError, QuorumError, VetoError } from '@frostbunker/shared/errors';
@@ -69,7 +70,6 @@ export class SigningCoordinator {
   readonly #roundTimeoutMs: number;
   readonly #logger: Logger;
   readonly #sessions = new Map<SessionId, OpenSession>();
-  readonly #membersByPubkey: ReadonlyMap<XOnlyPubkey, ShareNodeMember>;
   #lateMessages = 0;
   #sessionsStarted = 0;
 
@@ -78,7 +78,6 @@ export class SigningCoordinator {
     this.#sender = options.sender;
     this.#roundTimeoutMs = options.roundTimeoutMs;
     this.#logger = options.logger;
-    this.#membersByPubkey = new Map(options.identity.members.map((m) => [m.nodePubkey, m]));
   }
 
   get groupPubkey(): XOnlyPubkey {
@@ -199,7 +198,7 @@ export class SigningCoordinator {
       }
 
       const chosen = [...session.commitments.values()].slice(0, threshold);
-      const signingPackage = createSigningPackage(hexToBytes32(eventId), chosen);
+      const signingPackage = createSigningPackage(hexToBytes(eventId, 32, 'eventId'), chosen);
       session.chosen = new Set(chosen.map((c) => c.identifier));
       session.phase = 'round2';
       const signers = candidates.filter((m) => session.chosen.has(m.identifier));
@@ -247,13 +246,4 @@ export class SigningCoordinator {
   #label(identifier: FrostIdentifier): string {
     return this.#identity.members.find((m) => m.identifier === identifier)?.label ?? identifier.slice(0, 8);
   }
-
-  /** Members by identity pubkey, for the transport's known-sender check. */
-  isMember(pubkey: XOnlyPubkey): boolean {
-    return this.#membersByPubkey.has(pubkey);
-  }
-}
-
-function hexToBytes32(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { npubEncode } from 'nostr-tools/nip19';
 import { Lab } from './lab.js';
 import { parseStatusLine } from './managed-process.js';
 
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   });
 
   console.log(`relays: ${lab.relayUrls.join(', ')}`);
-  console.log(`user npub key (hex): ${lab.userPubkey}`);
+  console.log(`identity: ${npubEncode(lab.userPubkey)} (hex ${lab.userPubkey})`);
   console.log('waiting for the share nodes to answer…');
   await lab.waitForQuorum();
   lab.coordinator.onLine((line) => {

@@ -87,6 +87,7 @@ export class ShareSigner {
       this.#nonces.put(request.sessionId, nonces);
     } catch {
       // NonceStore refuses a session id it has seen: a replayed or reused session.
+      nonces.discard();
       return this.#refuse(request.sessionId, 'session_reused', 'session id already used');
     }
     this.#approved.set(request.sessionId, request.eventId);

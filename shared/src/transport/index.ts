@@ -24,3 +24,4 @@ export {
   type MemoryNetworkStats,
   type MemoryTransportOptions,
 } from './memory.js';
+export { BoundedTtlSet, type BoundedTtlSetOptions } from './bounded-ttl-set.js';
