@@ -55,9 +55,16 @@ export const round2ShareSchema = z.strictObject({
   signatureShare: hexOfBytes(32),
 });
 
-/** Why a node refused. `vetoed` is sticky (no failover); the others describe a bad request. */
+/**
+ * Why a node refused. Sticky (the request ends, no failover): `vetoed` and every bad-request code.
+ * Not sticky: `frozen` and `busy` say the node is out of service, so the coordinator treats them
+ * like silence and carries on with other nodes (RELIABILITY.md G8: 2-of-3 with one frozen signs).
+ */
 export const refusalCodeSchema = z.enum([
   'vetoed',
+  'frozen',
+  'approval_denied',
+  'approval_timeout',
   'event_mismatch',
   'pubkey_mismatch',
   'unknown_group',
@@ -78,6 +85,22 @@ export const refusalSchema = z.strictObject({
   reason: z.string().max(LIMITS.refusalReasonChars),
 });
 
+/**
+ * Node -> coordinator: policy says "ask"; the node holds round 1 until its operator decides, then
+ * sends commitments or a refusal for the same session. The coordinator must wait for this node
+ * (an ask is never a reason to shop for a more lenient one).
+ */
+export const round1PendingSchema = z.strictObject({
+  ...header,
+  type: z.literal('round1_pending'),
+  eventId: eventIdSchema,
+  approvalTimeoutSec: z.number().int().min(1).max(3_600),
+  reason: z.string().max(LIMITS.refusalReasonChars),
+});
+
+/** Refusal codes the coordinator treats as absence rather than as a veto. */
+export const NON_STICKY_REFUSALS: ReadonlySet<RefusalCode> = new Set(['frozen', 'busy']);
+
 /** Liveness probe; `sessionId` is the probe id and is echoed. */
 export const pingSchema = z.strictObject({ ...header, type: z.literal('ping') });
 export const pongSchema = z.strictObject({
@@ -85,6 +108,7 @@ export const pongSchema = z.strictObject({
   type: z.literal('pong'),
   identifier: frostIdentifierSchema,
   nodeTimeSec: z.number().int().min(0),
+  frozen: z.boolean(),
 });
 
 /** What a share node accepts. */
@@ -94,6 +118,7 @@ export type ToNodeMessage = z.infer<typeof toNodeMessageSchema>;
 /** What the coordinator accepts. */
 export const fromNodeMessageSchema = z.discriminatedUnion('type', [
   round1CommitmentsSchema,
+  round1PendingSchema,
   round2ShareSchema,
   refusalSchema,
   pongSchema,
@@ -102,6 +127,7 @@ export type FromNodeMessage = z.infer<typeof fromNodeMessageSchema>;
 
 export type Round1Request = z.infer<typeof round1RequestSchema>;
 export type Round1Commitments = z.infer<typeof round1CommitmentsSchema>;
+export type Round1Pending = z.infer<typeof round1PendingSchema>;
 export type Round2Request = z.infer<typeof round2RequestSchema>;
 export type Round2Share = z.infer<typeof round2ShareSchema>;
 export type Refusal = z.infer<typeof refusalSchema>;
