@@ -1,16 +1,26 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeEventId, dealerKeygen, groupXOnlyKey, identifierFromIndex } from '@frostbunker/shared/crypto';
 import { silentLogger } from '@frostbunker/shared/logger';
-import { computeGroupId, type GroupId, type SessionId, type ToNodeMessage } from '@frostbunker/shared/protocol';
+import { computeGroupId, type FromNodeMessage, type GroupId, type SessionId, type ToNodeMessage } from '@frostbunker/shared/protocol';
+import { NodeLog } from '../src/node-log.js';
+import { NodeState } from '../src/node-state.js';
 import { ShareSigner } from '../src/signer/share-signer.js';
+import { DEFAULT_VETO_POLICY, type VetoPolicy } from '../src/veto/policy-schema.js';
 
-function setup() {
+function setup(policyOverrides: Partial<VetoPolicy> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'frostbunker-share-signer-'));
+  const later: FromNodeMessage[] = [];
+  const policy = { ...DEFAULT_VETO_POLICY, ...policyOverrides };
   const { group, shares } = dealerKeygen({ threshold: 2, maxSigners: 3 });
   const members = shares.map((s, i) => ({ identifier: s.identifier, nodePubkey: String(i + 1).repeat(64), label: `node-${i + 1}` }));
   const groupId = computeGroupId({ ...group, members });
   const nowSec = 1_800_000_000;
+  const logs = shares.map((_, i) => NodeLog.open(join(dir, `node-${i + 1}`, 'node-log.jsonl'), { nowSec: () => nowSec }));
   const signers = shares.map(
-    (share) =>
+    (share, i) =>
       new ShareSigner({
         groupId,
         epoch: 0,
@@ -20,6 +30,10 @@ function setup() {
         logger: silentLogger,
         nowSec: () => nowSec,
         monotonicMs: () => 0,
+        policy: () => ({ policy, rules: [] }),
+        log: logs[i]!,
+        state: new NodeState(join(dir, `node-${i + 1}`, 'state.json')),
+        sendLater: (message) => void later.push(message),
       }),
   );
   const event = { pubkey: groupXOnlyKey(group), created_at: nowSec, kind: 1, tags: [], content: 'hi' };
@@ -28,7 +42,7 @@ function setup() {
     const e = { ...event, ...overrides };
     return { ...header(sessionId), type: 'round1_request', event: e, eventId: (eventId ?? computeEventId(e)) as never };
   };
-  return { group, signers, groupId, event, header, round1 };
+  return { group, signers, groupId, event, header, round1, later, logs };
 }
 
 const S1 = 'a'.repeat(32);
@@ -53,10 +67,59 @@ describe('ShareSigner', () => {
     expect(signers[0]!.handle({ ...request, epoch: 1 })).toMatchObject({ code: 'wrong_epoch' });
   });
 
-  it('refuses created_at outside its window, naming the clock as a suspect', () => {
+  it('vetoes created_at outside its policy window, before committing', () => {
     const { signers, round1, event } = setup();
     const reply = signers[0]!.handle(round1(S1, { created_at: event.created_at + 601 }));
-    expect(reply).toMatchObject({ code: 'created_at_window', reason: expect.stringMatching(/clock/) });
+    expect(reply).toMatchObject({ type: 'refusal', code: 'vetoed', reason: expect.stringMatching(/created_at/) });
+    expect(signers[0]!.pendingSessions).toBe(0);
+  });
+
+  it('vetoes a denied kind with the rule and a reason, and logs the refusal', () => {
+    const { signers, round1, logs } = setup({ deniedKinds: [1] });
+    expect(signers[0]!.handle(round1(S1))).toMatchObject({ type: 'refusal', code: 'vetoed', reason: expect.stringMatching(/^denied_kind/) });
+    expect(logs[0]!.tail(1)[0]).toMatchObject({ decision: 'refused', code: 'vetoed', kind: 1 });
+  });
+
+  it('refuses everything with "frozen" while frozen, survives as state, and serves again after unfreeze', () => {
+    const { signers, round1 } = setup();
+    signers[0]!.freeze('incident 42');
+    expect(signers[0]!.handle(round1(S1))).toMatchObject({ type: 'refusal', code: 'frozen', reason: 'frozen' });
+    signers[0]!.unfreeze();
+    expect(signers[0]!.handle(round1('d'.repeat(32)))).toMatchObject({ type: 'round1_commitments' });
+  });
+
+  it('holds an "ask" kind for the operator and commits only after approval', () => {
+    const { signers, round1, later } = setup({ askKinds: [1] });
+    const reply = signers[0]!.handle(round1(S1));
+    expect(reply).toMatchObject({ type: 'round1_pending', approvalTimeoutSec: 120 });
+    expect(signers[0]!.pendingSessions).toBe(0);
+    expect(signers[0]!.pendingApprovals()).toMatchObject([{ sessionId: S1, kind: 1, content: 'hi' }]);
+    expect(signers[0]!.decideApproval(S1.slice(0, 8), true)).toEqual({ ok: true, message: `approved ${S1}` });
+    expect(later).toMatchObject([{ type: 'round1_commitments', sessionId: S1 }]);
+    expect(signers[0]!.pendingSessions).toBe(1);
+    expect(signers[0]!.pendingApprovals()).toHaveLength(0);
+  });
+
+  it('sends a sticky refusal when the operator denies a held request', () => {
+    const { signers, round1, later } = setup({ askKinds: [1] });
+    signers[0]!.handle(round1(S1));
+    signers[0]!.decideApproval(S1, false, 'not today');
+    expect(later).toMatchObject([{ type: 'refusal', code: 'approval_denied', reason: 'not today' }]);
+    expect(signers[0]!.decideApproval(S1, true)).toMatchObject({ ok: false });
+  });
+
+  it('refuses a held request when the operator does not decide in time', async () => {
+    const { signers, round1, later } = setup({ askKinds: [1], approvalTimeoutSec: 1 });
+    signers[0]!.handle(round1(S1));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(later).toMatchObject([{ type: 'refusal', code: 'approval_timeout' }]);
+  });
+
+  it('counts approved events from its own log for rate limits', () => {
+    const { signers, round1 } = setup({ rateLimits: { perMinute: 2, perHour: 600, perDay: 5000 } });
+    expect(signers[0]!.handle(round1('1'.repeat(32), { content: 'a' }))).toMatchObject({ type: 'round1_commitments' });
+    expect(signers[0]!.handle(round1('2'.repeat(32), { content: 'b' }))).toMatchObject({ type: 'round1_commitments' });
+    expect(signers[0]!.handle(round1('3'.repeat(32), { content: 'c' }))).toMatchObject({ type: 'refusal', code: 'vetoed', reason: expect.stringMatching(/rate_limit/) });
   });
 
   it('signs once per session and refuses a second round 2 for it', () => {
@@ -111,6 +174,6 @@ describe('ShareSigner', () => {
   it('answers a ping with its identifier and clock', () => {
     const { signers, header, group } = setup();
     const pong = signers[1]!.handle({ ...header(S1), type: 'ping' });
-    expect(pong).toMatchObject({ type: 'pong', identifier: Object.keys(group.verifyingShares).sort()[1], nodeTimeSec: 1_800_000_000 });
+    expect(pong).toMatchObject({ type: 'pong', identifier: Object.keys(group.verifyingShares).sort()[1], nodeTimeSec: 1_800_000_000, frozen: false });
   });
 });

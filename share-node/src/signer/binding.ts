@@ -1,5 +1,5 @@
 import { computeEventId } from '@frostbunker/shared/crypto';
-import { WINDOWS, type RefusalCode, type Round1Request } from '@frostbunker/shared/protocol';
+import type { RefusalCode, Round1Request } from '@frostbunker/shared/protocol';
 
 export type BindingDecision = { ok: true } | { ok: false; code: RefusalCode; reason: string };
 
@@ -8,13 +8,13 @@ export interface BindingContext {
   epoch: number;
   /** x(Q): the only pubkey this node co-signs for. */
   groupPubkey: string;
-  nowSec: number;
 }
 
 /**
  * Binds a round-1 request to the event it claims to sign, before any policy or nonce (issue 4,
  * RELIABILITY.md 2.1): known group and epoch, pubkey = x(Q), and the NIP-01 id recomputed from the
  * full event equal to the session message. A coordinator cannot show one event and sign another.
+ * What the event may say (kinds, created_at window, content rules) is the veto policy's business.
  */
 export function decideRound1Binding(request: Round1Request, ctx: BindingContext): BindingDecision {
   if (request.groupId !== ctx.groupId) return { ok: false, code: 'unknown_group', reason: 'unknown group' };
@@ -26,9 +26,6 @@ export function decideRound1Binding(request: Round1Request, ctx: BindingContext)
   }
   if (computeEventId(request.event) !== request.eventId) {
     return { ok: false, code: 'event_mismatch', reason: 'event id does not match the event' };
-  }
-  if (Math.abs(request.event.created_at - ctx.nowSec) > WINDOWS.eventCreatedAtSec) {
-    return { ok: false, code: 'created_at_window', reason: 'created_at outside window (node clock?)' };
   }
   return { ok: true };
 }
