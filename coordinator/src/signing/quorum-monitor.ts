@@ -6,10 +6,13 @@ import type { SigningIdentity } from './identity.js';
 import type { NodeSender } from './signing-coordinator.js';
 
 export interface QuorumStatus {
+  /** At least k nodes answer and are not frozen. */
   available: boolean;
   threshold: number;
   online: string[];
   offline: string[];
+  /** Online but refusing everything (kill switch). */
+  frozen: string[];
 }
 
 /**
@@ -23,6 +26,7 @@ export class QuorumMonitor {
   readonly #logger: Logger;
   readonly #onChange: (status: QuorumStatus) => void;
   readonly #lastPongMs = new Map<string, number>();
+  readonly #frozen = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #lastReported = '';
 
@@ -56,6 +60,8 @@ export class QuorumMonitor {
     const member = this.#identity.members.find((m) => m.nodePubkey === received.senderPubkey);
     if (!member || member.identifier !== message.identifier) return;
     this.#lastPongMs.set(member.label, performance.now());
+    if (message.frozen) this.#frozen.add(member.label);
+    else this.#frozen.delete(member.label);
     this.#report();
   }
 
@@ -67,7 +73,9 @@ export class QuorumMonitor {
       const seen = this.#lastPongMs.get(member.label);
       (seen !== undefined && now - seen < this.#intervalMs * 3 ? online : offline).push(member.label);
     }
-    return { available: online.length >= this.#identity.group.threshold, threshold: this.#identity.group.threshold, online, offline };
+    const frozen = online.filter((label) => this.#frozen.has(label));
+    const serving = online.length - frozen.length;
+    return { available: serving >= this.#identity.group.threshold, threshold: this.#identity.group.threshold, online, offline, frozen };
   }
 
   #tick(): void {

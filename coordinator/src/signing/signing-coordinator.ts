@@ -17,7 +17,7 @@ import type {
   UnsignedEventMessage,
   XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import { NODE_PROTOCOL_VERSION } from '@frostbunker/shared/protocol';
+import { NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS } from '@frostbunker/shared/protocol';
 import type { ReceivedMessage } from '@frostbunker/shared/transport';
 import type { Logger } from '@frostbunker/shared/logger';
 import type { ShareNodeMember, SigningIdentity } from './identity.js';
@@ -38,6 +38,12 @@ export interface SigningCoordinatorOptions {
   sender: NodeSender;
   /** Deadline for each round; a silent node never holds a request longer than this (G5). */
   roundTimeoutMs: number;
+  /**
+   * After k commitments, how long round 1 still waits for the other nodes' answers so that a
+   * co-signer's refusal is honoured rather than raced past (default 300 ms; ends early once every
+   * node has answered, so it costs nothing while all nodes are up).
+   */
+  vetoGraceMs?: number;
   logger: Logger;
 }
 
@@ -51,6 +57,12 @@ interface OpenSession {
   chosen: ReadonlySet<FrostIdentifier>;
   readonly shares: Map<FrostIdentifier, string>;
   refusal: { member: ShareNodeMember; code: string; reason: string } | undefined;
+  /** Nodes holding round 1 for their operator: they must take part, however long it takes (bounded). */
+  readonly awaitingApproval: Map<FrostIdentifier, number>;
+  /** Nodes that asked for approval; they are chosen first once they commit. */
+  readonly required: Set<FrostIdentifier>;
+  /** Nodes out of service for this session (`frozen`, `busy`): like silence, but known at once. */
+  readonly absent: Map<FrostIdentifier, string>;
   readonly waiter: SessionWaiter;
 }
 
@@ -68,6 +80,7 @@ export class SigningCoordinator {
   readonly #identity: SigningIdentity;
   readonly #sender: NodeSender;
   readonly #roundTimeoutMs: number;
+  readonly #vetoGraceMs: number;
   readonly #logger: Logger;
   readonly #sessions = new Map<SessionId, OpenSession>();
   #lateMessages = 0;
@@ -77,6 +90,7 @@ export class SigningCoordinator {
     this.#identity = options.identity;
     this.#sender = options.sender;
     this.#roundTimeoutMs = options.roundTimeoutMs;
+    this.#vetoGraceMs = options.vetoGraceMs ?? 300;
     this.#logger = options.logger;
   }
 
@@ -131,7 +145,17 @@ export class SigningCoordinator {
     }
     switch (message.type) {
       case 'refusal':
-        session.refusal ??= { member, code: message.code, reason: message.reason };
+        session.awaitingApproval.delete(member.identifier);
+        if (NON_STICKY_REFUSALS.has(message.code)) session.absent.set(member.identifier, message.code);
+        else session.refusal ??= { member, code: message.code, reason: message.reason };
+        break;
+      case 'round1_pending':
+        if (session.phase === 'round1' && message.eventId === session.eventId) {
+          const waitMs = message.approvalTimeoutSec * 1000 + this.#roundTimeoutMs;
+          session.awaitingApproval.set(member.identifier, performance.now() + waitMs);
+          session.required.add(member.identifier);
+          this.#logger.info('share node awaits its operator', { node: member.label, eventId: session.eventId, reason: message.reason });
+        }
         break;
       case 'round1_commitments':
         // The FROST index comes from the authenticated sender, never from the body (STYLE.md 2.6).
@@ -142,6 +166,7 @@ export class SigningCoordinator {
           !session.commitments.has(member.identifier)
         ) {
           session.commitments.set(member.identifier, message.commitments);
+          session.awaitingApproval.delete(member.identifier);
         } else {
           this.#lateMessages++;
         }
@@ -172,6 +197,9 @@ export class SigningCoordinator {
       chosen: new Set(),
       shares: new Map(),
       refusal: undefined,
+      awaitingApproval: new Map(),
+      required: new Set(),
+      absent: new Map(),
       waiter: new SessionWaiter(),
     };
     this.#sessions.set(session.sessionId, session);
@@ -184,31 +212,30 @@ export class SigningCoordinator {
         sessionId: session.sessionId,
       } as const;
       this.#broadcast(candidates, { ...header, type: 'round1_request', eventId, event });
-      const round1 = await session.waiter.waitFor(
-        () => (session.refusal ? 'refused' : session.commitments.size >= threshold ? 'ready' : undefined),
-        this.#roundTimeoutMs,
-      );
+      const startedMs = performance.now();
+      const round1 = await this.#awaitRound1(session, candidates);
+      const round1Ms = Math.round(performance.now() - startedMs);
       this.#throwIfRefused(session);
-      if (round1 === 'timeout') {
-        const silent = candidates.filter((m) => !session.commitments.has(m.identifier)).map((m) => m.label);
-        throw new QuorumError(
-          `quorum unavailable: ${session.commitments.size} of ${threshold} required share nodes answered within ${this.#roundTimeoutMs} ms; silent: ${silent.join(', ')}`,
-          silent,
-        );
-      }
+      if (round1 === 'short' || round1 === 'timeout') throw this.#round1Failure(session, candidates, round1);
 
-      const chosen = [...session.commitments.values()].slice(0, threshold);
+      // Nodes that asked their operator come first: an approval is never wasted on a lenient peer.
+      const arrived = [...session.commitments.values()];
+      const chosen = [
+        ...arrived.filter((c) => session.required.has(c.identifier)),
+        ...arrived.filter((c) => !session.required.has(c.identifier)),
+      ].slice(0, threshold);
       const signingPackage = createSigningPackage(hexToBytes(eventId, 32, 'eventId'), chosen);
       session.chosen = new Set(chosen.map((c) => c.identifier));
       session.phase = 'round2';
       const signers = candidates.filter((m) => session.chosen.has(m.identifier));
       this.#broadcast(signers, { ...header, type: 'round2_request', eventId, commitments: chosen });
-      const round2 = await session.waiter.waitFor(
-        () => (session.refusal ? 'refused' : session.shares.size >= threshold ? 'ready' : undefined),
-        this.#roundTimeoutMs,
-      );
+      const round2 = await session.waiter.waitFor(() => {
+        if (session.refusal) return 'refused';
+        if (session.shares.size >= threshold) return 'ready';
+        return signers.some((m) => session.absent.has(m.identifier)) ? 'absent' : undefined;
+      }, this.#roundTimeoutMs);
       this.#throwIfRefused(session);
-      if (round2 === 'timeout') {
+      if (round2 !== 'ready') {
         const silent = signers.filter((m) => !session.shares.has(m.identifier));
         return {
           ok: false,
@@ -218,6 +245,12 @@ export class SigningCoordinator {
       }
       try {
         const signature = aggregateSignature(this.#identity.group, signingPackage, Object.fromEntries(session.shares));
+        this.#logger.info('signing session done', {
+          eventId,
+          signers: signers.map((m) => m.label),
+          round1Ms,
+          round2Ms: Math.round(performance.now() - startedMs) - round1Ms,
+        });
         return { ok: true, signature };
       } catch (error) {
         if (!(error instanceof CheaterError)) throw error;
@@ -228,6 +261,58 @@ export class SigningCoordinator {
     } finally {
       this.#sessions.delete(session.sessionId);
     }
+  }
+
+  /**
+   * Round 1 is ready when k nodes committed, no node that asked its operator is still deciding, and
+   * every other node has answered or the veto grace has passed. It ends early on a refusal or when
+   * too few nodes remain, and at the deadline otherwise (extended while an operator decides).
+   */
+  async #awaitRound1(session: OpenSession, candidates: readonly ShareNodeMember[]): Promise<'ready' | 'refused' | 'short' | 'timeout'> {
+    const { threshold } = this.#identity.group;
+    const startedMs = performance.now();
+    let graceEndsAtMs: number | undefined;
+    const quorumCommitted = () => session.commitments.size >= threshold && session.awaitingApproval.size === 0;
+    const check = () => {
+      if (session.refusal) return 'refused' as const;
+      if (candidates.length - session.absent.size < threshold) return 'short' as const;
+      if (!quorumCommitted()) return undefined;
+      const answeredAll = candidates.every((m) => session.commitments.has(m.identifier) || session.absent.has(m.identifier));
+      if (graceEndsAtMs === undefined && !answeredAll) {
+        graceEndsAtMs = performance.now() + this.#vetoGraceMs;
+        return 'rearm' as const; // back to the loop, which waits until the grace ends instead
+      }
+      return answeredAll || performance.now() >= graceEndsAtMs! ? ('ready' as const) : undefined;
+    };
+    for (;;) {
+      const outcome = check();
+      if (outcome && outcome !== 'rearm') return outcome;
+      if (outcome === 'rearm') continue;
+      const nowMs = performance.now();
+      const deadlineMs = Math.max(startedMs + this.#roundTimeoutMs, ...session.awaitingApproval.values());
+      const inGrace = graceEndsAtMs !== undefined && quorumCommitted();
+      if (!inGrace && nowMs >= deadlineMs) return 'timeout';
+      const wakeAtMs = inGrace ? graceEndsAtMs! : deadlineMs;
+      await session.waiter.waitFor(check, Math.max(1, wakeAtMs - nowMs));
+    }
+  }
+
+  #round1Failure(session: OpenSession, candidates: readonly ShareNodeMember[], outcome: 'short' | 'timeout'): Error {
+    const { threshold } = this.#identity.group;
+    const labels = (ids: Iterable<FrostIdentifier>) => [...ids].map((id) => this.#label(id));
+    if (session.awaitingApproval.size > 0) {
+      return new FrostbunkerError('TIMEOUT', `no operator decision on ${labels(session.awaitingApproval.keys()).join(', ')} in time`);
+    }
+    const silent = candidates
+      .filter((m) => !session.commitments.has(m.identifier) && !session.absent.has(m.identifier))
+      .map((m) => m.label);
+    const absent = [...session.absent].map(([id, code]) => `${this.#label(id)} (${code})`);
+    const answered = outcome === 'timeout' ? `answered within ${this.#roundTimeoutMs} ms` : 'can answer';
+    const parts = [silent.length ? `silent: ${silent.join(', ')}` : '', absent.length ? `out of service: ${absent.join(', ')}` : ''];
+    return new QuorumError(
+      `quorum unavailable: ${session.commitments.size} of ${threshold} required share nodes ${answered}; ${parts.filter(Boolean).join('; ')}`,
+      [...silent, ...labels(session.absent.keys())],
+    );
   }
 
   #broadcast(members: readonly ShareNodeMember[], message: ToNodeMessage): void {

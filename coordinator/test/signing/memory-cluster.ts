@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getPublicKey } from 'nostr-tools/pure';
 import { dealerKeygen, groupXOnlyKey } from '@frostbunker/shared/crypto';
 import { createLogger, silentLogger } from '@frostbunker/shared/logger';
@@ -12,6 +15,9 @@ import {
 } from '@frostbunker/shared/protocol';
 import { createMemoryNetwork } from '@frostbunker/shared/transport';
 import { ShareSigner } from '../../../share-node/src/signer/share-signer.js';
+import { NodeLog } from '../../../share-node/src/node-log.js';
+import { NodeState } from '../../../share-node/src/node-state.js';
+import { DEFAULT_VETO_POLICY, type VetoPolicy } from '../../../share-node/src/veto/policy-schema.js';
 import { SigningCoordinator } from '../../src/signing/signing-coordinator.js';
 import type { SigningIdentity } from '../../src/signing/identity.js';
 
@@ -22,8 +28,16 @@ export type NodeBehaviour = 'honest' | 'silent' | ((reply: FromNodeMessage) => F
  * A coordinator and k-of-n share signers wired over the in-memory transport, with the production
  * SigningCoordinator and ShareSigner. Behaviour per node can be changed between requests.
  */
-export function createMemoryCluster(options: { threshold: number; maxSigners: number; roundTimeoutMs?: number }) {
+export function createMemoryCluster(options: {
+  threshold: number;
+  maxSigners: number;
+  roundTimeoutMs?: number;
+  /** Directory for each node's log and state (`<dir>/node-<i>`); a fresh temp dir by default. */
+  dir?: string;
+  policies?: Partial<Record<number, Partial<VetoPolicy>>>;
+}) {
   const network = createMemoryNetwork();
+  const baseDir = options.dir ?? mkdtempSync(join(tmpdir(), 'frostbunker-memory-cluster-'));
   const { group, shares } = dealerKeygen({ threshold: options.threshold, maxSigners: options.maxSigners });
   const coordinatorKey = randomBytes(32);
   const coordinatorPubkey = getPublicKey(coordinatorKey) as XOnlyPubkey;
@@ -52,7 +66,10 @@ export function createMemoryCluster(options: { threshold: number; maxSigners: nu
   coordinatorTransport.onMessage((received) => coordinator.handleMessage(received));
 
   const behaviours: NodeBehaviour[] = shares.map(() => 'honest');
+  const sendLater: ((message: FromNodeMessage) => void)[] = [];
   const signers = shares.map((share, i) => {
+    const nodeDir = join(baseDir, `node-${i + 1}`);
+    const policy = { ...DEFAULT_VETO_POLICY, ...options.policies?.[i + 1] };
     const signer = new ShareSigner({
       groupId,
       epoch: 0,
@@ -62,6 +79,10 @@ export function createMemoryCluster(options: { threshold: number; maxSigners: nu
       logger: silentLogger,
       nowSec: () => Math.floor(Date.now() / 1000),
       monotonicMs: () => performance.now(),
+      policy: () => ({ policy, rules: [] }),
+      log: NodeLog.open(`${nodeDir}/node-log.jsonl`, { nowSec: () => Math.floor(Date.now() / 1000) }),
+      state: new NodeState(`${nodeDir}/state.json`),
+      sendLater: (message) => sendLater[i]!(message),
     });
     const transport = network.transport<ToNodeMessage, FromNodeMessage>({
       secretKey: nodeKeys[i]!,
@@ -75,6 +96,7 @@ export function createMemoryCluster(options: { threshold: number; maxSigners: nu
       const sent = behaviour === 'honest' ? reply : behaviour(reply);
       if (sent) void transport.send(senderPubkey, sent);
     });
+    sendLater[i] = (message) => void transport.send(coordinatorPubkey, message);
     return signer;
   });
 
@@ -86,6 +108,7 @@ export function createMemoryCluster(options: { threshold: number; maxSigners: nu
     userPubkey: groupXOnlyKey(group),
     network,
     logLines,
+    baseDir,
     setBehaviour(index: number, behaviour: NodeBehaviour) {
       behaviours[index - 1] = behaviour;
     },

@@ -41,6 +41,14 @@ describe('SigningCoordinator', () => {
     expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
   });
 
+  it('with a node silent, ends round 1 at the veto grace rather than the round deadline', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, roundTimeoutMs: 5_000 });
+    cluster.setBehaviour(3, 'silent');
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    const done = cluster.logLines.find((line) => line.msg === 'signing session done');
+    expect(done?.round1Ms).toBeLessThan(5_000);
+  });
+
   it('fails with a quorum error naming the silent nodes when two of three are silent', async () => {
     const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
     cluster.setBehaviour(2, 'silent');
