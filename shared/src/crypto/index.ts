@@ -25,3 +25,4 @@ export {
 } from './frost.js';
 export { NonceStore, type NonceStoreOptions } from './nonce-store.js';
 export { importFrostrGroup, importFrostrShare } from './frostr-credentials.js';
+export { MIN_SEAL_LOG_N, isSealedFile, openSealed, sealSecret, sealedFileSchema, type SealedFile } from './at-rest.js';

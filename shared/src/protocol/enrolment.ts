@@ -15,5 +15,5 @@ export const relayUrlSchema = z
   .max(512)
   .regex(/^wss?:\/\/[^\s]+$/, 'expected a ws:// or wss:// URL');
 
-/** Files on disk that hold secrets say how they are stored. @TODO(issue 6) NIP-49 encryption. */
-export const secretStorageSchema = z.literal('insecure-plaintext');
+/** Present (and only allowed) in a plaintext secrets file; sealed files carry no marker inside. */
+export const secretStorageSchema = z.literal('insecure-plaintext').optional();
