@@ -4,6 +4,7 @@
  * at x = idx, whatever the signing ciphersuite, so an imported share signs with our FROST.
  */
 import { decode_group_package, decode_share_package } from '@frostr/bifrost/encoder';
+import { from_bech32m } from '@frostr/bifrost/util';
 import { z } from 'zod';
 import { FrostbunkerError, ProtocolError } from '../errors.js';
 import { hexOfBytes, type FrostIdentifier } from '../protocol/brands.js';
@@ -94,12 +95,32 @@ export function importFrostrGroup(bfgroup: string): GroupPackage {
   });
 }
 
+/** bifrost 1.x share data: index (4) + share (32) + binder and hidden nonce seeds (32 + 32). */
+const FROSTR_1X_SHARE_BYTES = 100;
+
+/** Length of a bech32m payload, or -1 when it does not decode (the decoder then reports it). */
+function payloadBytes(encoded: string): number {
+  try {
+    return (from_bech32m(encoded, 'bfshare') as Uint8Array).length;
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * Imports a FROSTR `bfshare1…` string as a SigningShare of `group`, through the verifying
  * constructor (throws SHARE_INVALID unless it matches the group).
  */
 export function importFrostrShare(bfshare: string, group: GroupPackage): SigningShare {
   const encoded = assertCredential(bfshare, SHARE_PREFIX, 'bfshare');
+  if (payloadBytes(encoded) === FROSTR_1X_SHARE_BYTES) {
+    // bifrost 2.x would accept it and silently drop the nonce seeds; the share itself may already
+    // be exposed, since 1.x signers derived nonces from those seeds.
+    throw new FrostbunkerError(
+      'SHARE_INVALID',
+      'bfshare: a FROSTR 1.x share package (with nonce seeds). 1.x signers reuse nonces, which can leak shares: refusing to import it; make new shares with FROSTR 2.x or frostbunker and import those',
+    );
+  }
   let decoded: unknown;
   try {
     decoded = decode_share_package(encoded);

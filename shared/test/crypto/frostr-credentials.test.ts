@@ -1,6 +1,7 @@
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { encode_group_package, encode_share_package } from '@frostr/bifrost/encoder';
 import { generate_dealer_package } from '@frostr/bifrost/lib';
+import { to_bech32m } from '@frostr/bifrost/util';
 import { verifyEvent } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/crypto/bytes.js';
@@ -126,5 +127,22 @@ describe('FROSTR credential import', () => {
     expect(() => importFrostrGroup(encode_group_package(single.group))).toThrow(/threshold 1 of 3/);
     // Sanity: the group key bifrost published is the dealt secret's public key.
     expect(Point.fromHex(pkg.group.group_pk).equals(Point.fromHex(group.groupKey))).toBe(true);
+  });
+
+  it('refuses a FROSTR 1.x share package (with nonce seeds) with a clear reason, though bifrost 2.x would accept it', () => {
+    const { group, shares } = dealerKeygen({ threshold: 2, maxSigners: 3 });
+    const share = shares[0]!;
+    // 1.x layout: index (4 bytes) + share (32) + binder_sn (32) + hidden_sn (32).
+    const legacy = new Uint8Array(100);
+    new DataView(legacy.buffer).setUint32(0, indexOfIdentifier(share.identifier));
+    legacy.set(hexToBytes(share.toHex()), 4);
+    legacy.set(new Uint8Array(64).fill(7), 36);
+    const bfshare = to_bech32m(legacy, 'bfshare') as string;
+    expect(() => importFrostrShare(bfshare, group)).toThrow(/FROSTR 1\.x share package.*reuse nonces/);
+    try {
+      importFrostrShare(bfshare, group);
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain(share.toHex());
+    }
   });
 });
