@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseGroupPackage, type GroupPackage } from '@frostbunker/shared/crypto';
-import { assertMembersMatch, readJsonFile } from '@frostbunker/shared/config';
+import { assertMembersMatch, readJsonFile, readSecretsFile, type SecretsAccess } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { computeGroupId, groupMemberSchema, hexOfBytes, relayUrlSchema, secretStorageSchema } from '@frostbunker/shared/protocol';
 import type { SigningIdentity } from './signing/identity.js';
@@ -32,6 +32,8 @@ export const coordinatorSecretsSchema = z.strictObject({
       name: z.string(),
       transportSecretKey: hexOfBytes(32),
       connectSecret: z.string().min(16).max(256),
+      /** NIP-4e encryption keys, oldest first; the last one is current and announced. */
+      encryptionKeys: z.array(hexOfBytes(32)).min(1).max(64),
     }),
   ),
 });
@@ -42,6 +44,7 @@ export interface CoordinatorIdentityConfig {
   signing: SigningIdentity;
   transportSecretKey: string;
   connectSecret: string;
+  encryptionKeys: string[];
 }
 
 export interface CoordinatorConfig {
@@ -53,10 +56,10 @@ export interface CoordinatorConfig {
 }
 
 /** Reads and cross-checks the coordinator's files; throws ConfigError naming the field. */
-export function loadCoordinatorConfig(dir: string): CoordinatorConfig {
+export async function loadCoordinatorConfig(dir: string, access: SecretsAccess): Promise<CoordinatorConfig> {
   const configPath = join(dir, 'config.json');
   const config = readJsonFile(configPath, coordinatorConfigSchema);
-  const secrets = readJsonFile(join(dir, 'secrets.json'), coordinatorSecretsSchema);
+  const secrets = await readSecretsFile(join(dir, 'secrets.json'), coordinatorSecretsSchema, access);
   const identities = config.identities.map((identity, index) => {
     const field = `${configPath}#identities.${index}`;
     const group = parseGroupOrThrow(identity.group, `${field}.group`);
@@ -69,6 +72,7 @@ export function loadCoordinatorConfig(dir: string): CoordinatorConfig {
       signing: { groupId, group, epoch: identity.epoch, members: identity.members },
       transportSecretKey: secret.transportSecretKey,
       connectSecret: secret.connectSecret,
+      encryptionKeys: secret.encryptionKeys,
     };
   });
   return {

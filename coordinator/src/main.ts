@@ -2,12 +2,15 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { hexToBytes } from '@frostbunker/shared/crypto';
+import { secretsAccessFromFlags } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import { fromNodeMessageSchema, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
 import { loadCoordinatorConfig } from './config.js';
+import { EncryptionKeyAnnouncer } from './encryption/announcer.js';
+import { EncryptionKeyring } from './encryption/keyring.js';
 import { ClientSessions } from './nip46/client-sessions.js';
 import { Nip46Endpoint } from './nip46/endpoint.js';
 import { QuorumMonitor } from './signing/quorum-monitor.js';
@@ -17,12 +20,14 @@ import { SigningCoordinator } from './signing/signing-coordinator.js';
  * Composition root: the only file that reads argv, touches signals and starts network activity.
  * Status lines for supervisors (the lab, tests) go to stdout as JSON; logs go to stderr.
  */
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: 'string' },
       relay: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'info' },
+      'passphrase-file': { type: 'string' },
+      'insecure-plaintext': { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -33,7 +38,16 @@ function main(): void {
     level: values['log-level'] as LogLevel,
     write: (line) => process.stderr.write(line),
   });
-  const config = loadCoordinatorConfig(dir);
+  const access = secretsAccessFromFlags({
+    insecurePlaintext: values['insecure-plaintext'],
+    ...(values['passphrase-file'] === undefined ? {} : { passphraseFile: values['passphrase-file'] }),
+    env: process.env,
+    input: process.stdin,
+    output: process.stderr,
+    warn: (message) => logger.warn(message),
+  });
+  if (values['insecure-plaintext']) logger.warn('secrets may be read from plaintext files (--insecure-plaintext): for labs only');
+  const config = await loadCoordinatorConfig(dir, access);
   const relays = values.relay?.length ? values.relay : config.relays;
   const status = (event: string, fields: Record<string, unknown>) =>
     process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
@@ -52,12 +66,26 @@ function main(): void {
   for (const identity of config.identities) {
     const log = logger.child({ identity: identity.name });
     const signer = new SigningCoordinator({ identity: identity.signing, sender: transport, roundTimeoutMs: config.roundTimeoutMs, logger: log });
+    const keyring = new EncryptionKeyring(identity.encryptionKeys);
+    const announcer = new EncryptionKeyAnnouncer({
+      identity: identity.name,
+      userPubkey: signer.groupPubkey,
+      encryptionPubkey: keyring.currentPubkey,
+      sign: (event) => signer.sign(event),
+      publish: (event) => pool.publish(event),
+      statePath: join(dir, 'state.json'),
+      logger: log,
+      onAnnounced: (event) => status('announced', { identity: identity.name, kind: event.kind, eventId: event.id, encryptionPubkey: keyring.currentPubkey }),
+    });
     const monitor = new QuorumMonitor({
       identity: identity.signing,
       sender: transport,
       intervalMs: config.pingIntervalMs,
       logger: log,
-      onChange: (quorum) => status('quorum', { identity: identity.name, ...quorum }),
+      onChange: (quorum) => {
+        status('quorum', { identity: identity.name, ...quorum });
+        announcer.onQuorum(quorum.available);
+      },
     });
     const endpoint = new Nip46Endpoint({
       pool,
@@ -69,6 +97,7 @@ function main(): void {
         relays,
         sessions: new ClientSessions(join(dir, `clients-${identity.name}.json`)),
         sign: (event) => signer.sign(event),
+        encryption: keyring,
       },
     });
     transport.onMessage((received) => {
@@ -80,8 +109,14 @@ function main(): void {
     stops.push(() => {
       endpoint.stop();
       monitor.stop();
+      announcer.stop();
     });
-    status('identity', { identity: identity.name, userPubkey: signer.groupPubkey, transportPubkey: endpoint.transportPubkey });
+    status('identity', {
+      identity: identity.name,
+      userPubkey: signer.groupPubkey,
+      transportPubkey: endpoint.transportPubkey,
+      encryptionPubkey: keyring.currentPubkey,
+    });
   }
   status('started', { relays, pid: process.pid });
 
@@ -96,10 +131,8 @@ function main(): void {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   const message = error instanceof ConfigError ? `config error: ${error.message}` : `fatal: ${String(error)}`;
   process.stderr.write(`${message}\n`);
   process.exit(1);
-}
+});

@@ -26,6 +26,13 @@ export interface Nip46Context {
     delete(clientPubkey: XOnlyPubkey): void;
   };
   sign(event: UnsignedEventMessage): Promise<SignedEvent>;
+  /** The identity's NIP-4e encryption key(s); never the shares. */
+  readonly encryption: {
+    nip44Encrypt(peerPubkey: string, plaintext: string): string;
+    nip44Decrypt(peerPubkey: string, payload: string): string;
+    nip04Encrypt(peerPubkey: string, plaintext: string): string;
+    nip04Decrypt(peerPubkey: string, payload: string): string;
+  };
 }
 
 /** Answers one parsed NIP-46 request. Every path returns a response (INTEROP.md: never silent). */
@@ -53,12 +60,16 @@ export async function dispatchNip46(
       case Nip46Method.logout:
         ctx.sessions.delete(clientPubkey);
         return resultReply(requestId, 'ack');
+      // DESIGN.md Encryption: the identity's separate NIP-4e key, never the shares.
+      // @TODO(issue 3) per-method grants and a per-client cap on decryption (RELIABILITY.md T17).
       case Nip46Method.nip44Encrypt:
+        return resultReply(requestId, ctx.encryption.nip44Encrypt(...request.params));
       case Nip46Method.nip44Decrypt:
+        return resultReply(requestId, ctx.encryption.nip44Decrypt(...request.params));
       case Nip46Method.nip04Encrypt:
+        return resultReply(requestId, ctx.encryption.nip04Encrypt(...request.params));
       case Nip46Method.nip04Decrypt:
-        // @TODO(issue 6) the NIP-4e encryption key; shares never do ECDH.
-        throw new FrostbunkerError('ACL_DENIED', `${request.method} is not available: no encryption key configured`);
+        return resultReply(requestId, ctx.encryption.nip04Decrypt(...request.params));
     }
   } catch (error) {
     return errorReply(requestId, error);

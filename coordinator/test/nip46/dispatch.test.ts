@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FrostbunkerError } from '@frostbunker/shared/errors';
 import type { Nip46Request, UnsignedEventMessage, XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { dispatchNip46, type Nip46Context } from '../../src/nip46/dispatch.js';
 
@@ -19,6 +20,15 @@ function context(overrides: Partial<Nip46Context> = {}) {
     sign: async (event) => {
       signed.push(event);
       return { ...event, id: 'i'.repeat(64), sig: 's'.repeat(128) };
+    },
+    encryption: {
+      nip44Encrypt: (peer, text) => `nip44(${peer.slice(0, 4)},${text})`,
+      nip44Decrypt: (_peer, payload) => {
+        if (!payload.startsWith('ok:')) throw new FrostbunkerError('PROTOCOL_INVALID', 'cannot decrypt: payload is not for any encryption key of this identity');
+        return payload.slice(3);
+      },
+      nip04Encrypt: (peer, text) => `nip04(${peer.slice(0, 4)},${text})`,
+      nip04Decrypt: (_peer, payload) => payload.toUpperCase(),
     },
     ...overrides,
   };
@@ -128,8 +138,23 @@ describe('dispatchNip46', () => {
     expect(clients.has(client)).toBe(false);
   });
 
-  it('answers encryption methods with a clear error until the encryption key exists', async () => {
+  it('routes nip44_* and nip04_* to the encryption key, never to a signing round', async () => {
+    const { ctx, signed } = connected();
+    const peer = '4'.repeat(64);
+    expect((await dispatchNip46(request('nip44_encrypt', [peer, 'hi']), client, ctx)).result).toBe('nip44(4444,hi)');
+    expect((await dispatchNip46(request('nip44_decrypt', [peer, 'ok:hello']), client, ctx)).result).toBe('hello');
+    expect((await dispatchNip46(request('nip04_encrypt', [peer, 'hi']), client, ctx)).result).toBe('nip04(4444,hi)');
+    expect((await dispatchNip46(request('nip04_decrypt', [peer, 'abc']), client, ctx)).result).toBe('ABC');
+    expect(signed).toHaveLength(0);
+  });
+
+  it('answers an undecryptable payload with an error reply', async () => {
     const { ctx } = connected();
-    expect((await dispatchNip46(request('nip44_encrypt', ['4'.repeat(64), 'hi']), client, ctx)).error).toMatch(/no encryption key/);
+    expect((await dispatchNip46(request('nip44_decrypt', ['4'.repeat(64), 'garbage']), client, ctx)).error).toMatch(/cannot decrypt/);
+  });
+
+  it('gates encryption methods behind connect', async () => {
+    const { ctx } = context();
+    expect((await dispatchNip46(request('nip44_decrypt', ['4'.repeat(64), 'ok:x']), client, ctx)).error).toMatch(/not connected/);
   });
 });
