@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { NodeLog } from './node-log.js';
 import { NodeState } from './node-state.js';
 import { sendControlRequest } from './control/control-client.js';
@@ -17,6 +19,8 @@ const USAGE = `usage: share-node <command> --data <node-dir> [options]
   reload                 re-read policy.json (also done on change and on SIGHUP)
   log [--tail n]         the node's own append-only log (default last 20 lines)
   log-verify             check the log's hash chain
+  enrol-encryption-key <pubkey>  allow a 10044 announcing this NIP-4e key (after a coordinator
+                         key rotation); takes effect at the node's next start
 
 From the repository root: pnpm share-node <command> --data .frostbunker/node-1`;
 
@@ -55,6 +59,19 @@ async function main(): Promise<number> {
       const check = NodeLog.open(join(dir, 'node-log.jsonl'), { nowSec }).verify();
       console.log(check.ok ? `ok: ${check.entries} entries, chain intact` : `BROKEN at line ${check.brokenAtLine} of ${check.entries}`);
       return check.ok ? 0 : 1;
+    }
+    case 'enrol-encryption-key': {
+      if (!id || !/^[0-9a-f]{64}$/.test(id)) {
+        console.error('enrol-encryption-key needs the new key as 64 hex characters (see: frostbunker encryption-key show)');
+        return 2;
+      }
+      const configPath = join(dir, 'config.json');
+      const config = readJsonFile(configPath, z.looseObject({ encryptionPubkeys: z.array(z.string()).default([]) }));
+      if (!config.encryptionPubkeys.includes(id)) {
+        writeJsonFileAtomic(configPath, { ...config, encryptionPubkeys: [...config.encryptionPubkeys, id] });
+      }
+      console.log(`enrolled ${id}; restart the node for it to take effect`);
+      return 0;
     }
     case 'status':
     case 'pending':

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseGroupPackage, SigningShare, type GroupPackage } from '@frostbunker/shared/crypto';
-import { assertMembersMatch, readJsonFile } from '@frostbunker/shared/config';
+import { assertMembersMatch, readJsonFile, readSecretsFile, type SecretsAccess } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import {
   computeGroupId,
@@ -26,6 +26,11 @@ export const shareNodeConfigSchema = z.strictObject({
   group: z.unknown(),
   epoch: z.number().int().min(0),
   members: z.array(groupMemberSchema).min(1).max(255),
+  /**
+   * NIP-4e encryption keys this node was told of at enrolment: the only keys it co-signs a kind
+   * 10044 (or 4454/4455) for, so a compromised coordinator cannot redirect encrypted traffic.
+   */
+  encryptionPubkeys: z.array(xOnlyPubkeySchema).max(64).default([]),
 });
 
 /** `<data>/secrets.json` (0600): the share and the node identity key. */
@@ -44,16 +49,17 @@ export interface ShareNodeConfig {
   group: GroupPackage;
   epoch: number;
   members: GroupMember[];
+  encryptionPubkeys: XOnlyPubkey[];
   nodeSecretKey: string;
   /** Verified against the group package on load (SigningShare.fromHex). */
   share: SigningShare;
 }
 
 /** Reads and cross-checks a share node's files; throws ConfigError naming the field. */
-export function loadShareNodeConfig(dir: string): ShareNodeConfig {
+export async function loadShareNodeConfig(dir: string, access: SecretsAccess): Promise<ShareNodeConfig> {
   const configPath = join(dir, 'config.json');
   const config = readJsonFile(configPath, shareNodeConfigSchema);
-  const secrets = readJsonFile(join(dir, 'secrets.json'), shareNodeSecretsSchema);
+  const secrets = await readSecretsFile(join(dir, 'secrets.json'), shareNodeSecretsSchema, access);
   let group: GroupPackage;
   try {
     group = parseGroupPackage(config.group);
@@ -75,6 +81,7 @@ export function loadShareNodeConfig(dir: string): ShareNodeConfig {
     group,
     epoch: config.epoch,
     members: config.members,
+    encryptionPubkeys: config.encryptionPubkeys,
     nodeSecretKey: secrets.nodeSecretKey,
     share,
   };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
+import { secretsAccessFromFlags } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
@@ -23,18 +24,25 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       relay: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'info' },
+      'passphrase-file': { type: 'string' },
+      'insecure-plaintext': { type: 'boolean', default: false },
     },
   });
   if (!values.data) throw new ConfigError('--data', 'required: the share node data directory');
   const dir = resolve(values.data);
-  const config = loadShareNodeConfig(dir);
-  const relays = values.relay?.length ? values.relay : config.relays;
-  const logger = createLogger({
-    name: 'share-node',
-    level: values['log-level'] as LogLevel,
-    write: (line) => process.stderr.write(line),
-    base: { node: config.label },
+  let logger = createLogger({ name: 'share-node', level: values['log-level'] as LogLevel, write: (line) => process.stderr.write(line) });
+  const access = secretsAccessFromFlags({
+    insecurePlaintext: values['insecure-plaintext'],
+    ...(values['passphrase-file'] === undefined ? {} : { passphraseFile: values['passphrase-file'] }),
+    env: process.env,
+    input: process.stdin,
+    output: process.stderr,
+    warn: (message) => logger.warn(message),
   });
+  if (values['insecure-plaintext']) logger.warn('secrets may be read from plaintext files (--insecure-plaintext): for labs only');
+  const config = await loadShareNodeConfig(dir, access);
+  logger = logger.child({ node: config.label });
+  const relays = values.relay?.length ? values.relay : config.relays;
 
   const nowSec = () => Math.floor(Date.now() / 1000);
   const log = NodeLog.open(join(dir, 'node-log.jsonl'), { nowSec });
@@ -43,7 +51,7 @@ async function main(): Promise<void> {
     logger.error('node log hash chain is broken', { brokenAtLine: log.chainAtOpen.brokenAtLine });
   }
   const state = new NodeState(join(dir, 'state.json'));
-  const policies = await PolicyStore.open(join(dir, 'policy.json'), logger);
+  const policies = await PolicyStore.open(join(dir, 'policy.json'), logger, { enrolledEncryptionPubkeys: config.encryptionPubkeys });
   policies.watch();
 
   const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });

@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { ConfigError } from '@frostbunker/shared/errors';
 import type { Logger } from '@frostbunker/shared/logger';
 import { loadRulePlugins } from './veto/plugin.js';
-import { DEFAULT_VETO_POLICY, parseVetoPolicy } from './veto/policy-schema.js';
+import { DEFAULT_VETO_POLICY, parseVetoPolicy, type VetoPolicy } from './veto/policy-schema.js';
 import type { LoadedPolicy } from './signer/share-signer.js';
 
 /**
@@ -11,21 +11,31 @@ import type { LoadedPolicy } from './signer/share-signer.js';
  * A reload that fails (bad JSON, bad field, bad plugin) is logged and the previous policy stays in
  * force (RELIABILITY.md T19); at start a bad file refuses to start.
  */
+export interface PolicyStoreOptions {
+  /**
+   * Encryption keys from enrolment (config.json): always allowed in NIP-4e key events, on top of
+   * whatever the operator's policy lists (issue 6: a 10044 is co-signed only for these).
+   */
+  enrolledEncryptionPubkeys?: readonly string[];
+}
+
 export class PolicyStore {
   readonly #path: string;
   readonly #logger: Logger;
+  readonly #options: PolicyStoreOptions;
   #current: LoadedPolicy;
   #watcher: FSWatcher | undefined;
   #debounce: NodeJS.Timeout | undefined;
 
-  private constructor(path: string, logger: Logger, initial: LoadedPolicy) {
+  private constructor(path: string, logger: Logger, options: PolicyStoreOptions, initial: LoadedPolicy) {
     this.#path = path;
     this.#logger = logger;
+    this.#options = options;
     this.#current = initial;
   }
 
-  static async open(path: string, logger: Logger): Promise<PolicyStore> {
-    return new PolicyStore(path, logger, await load(path));
+  static async open(path: string, logger: Logger, options: PolicyStoreOptions = {}): Promise<PolicyStore> {
+    return new PolicyStore(path, logger, options, await load(path, options));
   }
 
   current(): LoadedPolicy {
@@ -35,7 +45,7 @@ export class PolicyStore {
   /** Re-reads the policy; on any error keeps the one in force and says why. */
   async reload(): Promise<{ ok: boolean; error?: string }> {
     try {
-      this.#current = await load(this.#path);
+      this.#current = await load(this.#path, this.#options);
       this.#logger.info('policy reloaded', { path: this.#path, plugins: this.#current.rules.length });
       return { ok: true };
     } catch (error) {
@@ -62,8 +72,8 @@ export class PolicyStore {
   }
 }
 
-async function load(path: string): Promise<LoadedPolicy> {
-  if (!existsSync(path)) return { policy: DEFAULT_VETO_POLICY, rules: [] };
+async function load(path: string, options: PolicyStoreOptions): Promise<LoadedPolicy> {
+  if (!existsSync(path)) return { policy: withEnrolledKeys(DEFAULT_VETO_POLICY, options), rules: [] };
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
@@ -71,5 +81,12 @@ async function load(path: string): Promise<LoadedPolicy> {
     throw new ConfigError(path, 'not valid JSON', { cause: error });
   }
   const policy = parseVetoPolicy(json, path);
-  return { policy, rules: await loadRulePlugins(policy.plugins, dirname(path)) };
+  return { policy: withEnrolledKeys(policy, options), rules: await loadRulePlugins(policy.plugins, dirname(path)) };
+}
+
+function withEnrolledKeys(policy: VetoPolicy, options: PolicyStoreOptions): VetoPolicy {
+  const enrolled = options.enrolledEncryptionPubkeys ?? [];
+  if (enrolled.length === 0) return policy;
+  const allowedPubkeys = [...new Set([...policy.encryptionKeyEvents.allowedPubkeys, ...enrolled])];
+  return { ...policy, encryptionKeyEvents: { ...policy.encryptionKeyEvents, allowedPubkeys } };
 }

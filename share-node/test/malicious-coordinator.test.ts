@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getPublicKey } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
-import { computeEventId, dealerKeygen, groupXOnlyKey } from '@frostbunker/shared/crypto';
+import { computeEventId, dealerKeygen, groupXOnlyKey, type SigningCommitments } from '@frostbunker/shared/crypto';
 import { silentLogger } from '@frostbunker/shared/logger';
 import {
   computeGroupId,
@@ -12,7 +12,6 @@ import {
   toNodeMessageSchema,
   type FromNodeMessage,
   type SessionId,
-  type SigningCommitments,
   type ToNodeMessage,
   type XOnlyPubkey,
 } from '@frostbunker/shared/protocol';

@@ -51,3 +51,18 @@ describe('PolicyStore', () => {
     expect((await PolicyStore.open(path, logger)).current().rules.length).toBeGreaterThan(0);
   });
 });
+
+describe('PolicyStore with an enrolled encryption key', () => {
+  it('allows a 10044 for the enrolled key only, whatever the operator policy lists', async () => {
+    const { decideVeto } = await import('../src/veto/policy.js');
+    const { path, logger } = setup();
+    const enrolled = 'a'.repeat(64);
+    writeFileSync(path, JSON.stringify({ encryptionKeyEvents: { allowedPubkeys: ['b'.repeat(64)] } }));
+    const { policy, rules } = (await PolicyStore.open(path, logger, { enrolledEncryptionPubkeys: [enrolled] })).current();
+    const ctx = { nowSec: 1_800_000_000, signedCounts: { lastMinute: 0, lastHour: 0, lastDay: 0 } };
+    const announce = (key: string) => ({ pubkey: 'c'.repeat(64), created_at: 1_800_000_000, kind: 10044, tags: [['n', key]], content: '' });
+    expect(decideVeto(announce(enrolled), policy, ctx, rules)).toEqual({ decision: 'allow' });
+    expect(decideVeto(announce('b'.repeat(64)), policy, ctx, rules)).toEqual({ decision: 'allow' });
+    expect(decideVeto(announce('d'.repeat(64)), policy, ctx, rules)).toMatchObject({ decision: 'deny', rule: 'encryption_key_event' });
+  });
+});

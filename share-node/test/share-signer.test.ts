@@ -36,7 +36,7 @@ function setup(policyOverrides: Partial<VetoPolicy> = {}) {
         sendLater: (message) => void later.push(message),
       }),
   );
-  const event = { pubkey: groupXOnlyKey(group), created_at: nowSec, kind: 1, tags: [], content: 'hi' };
+  const event = { pubkey: groupXOnlyKey(group) as string, created_at: nowSec, kind: 1, tags: [] as string[][], content: 'hi' };
   const header = (sessionId: string) => ({ v: 1 as const, groupId, epoch: 0, sessionId: sessionId as SessionId });
   const round1 = (sessionId: string, overrides: Partial<typeof event> = {}, eventId?: string): ToNodeMessage => {
     const e = { ...event, ...overrides };
