@@ -15,7 +15,7 @@ const template = (kind: number, content = `veto e2e ${Math.random()}`) => ({ kin
 
 /** Starts a lab whose share nodes run the given policy files (node index -> policy.json contents). */
 async function startLabWithPolicies(dir: string, threshold: number, maxSigners: number, policies: Record<number, unknown>) {
-  ensureLabIdentity({ root: dir, threshold, maxSigners, relays: ['ws://127.0.0.1:1'] });
+  await ensureLabIdentity({ root: dir, threshold, maxSigners, relays: ['ws://127.0.0.1:1'] });
   const layout = labLayout(dir, maxSigners);
   for (const [index, policy] of Object.entries(policies)) writeJsonFileAtomic(join(layout.nodeDirs[Number(index) - 1]!, 'policy.json'), policy);
   const lab = await Lab.start({ root: dir, threshold, maxSigners, relayPort: 0 });

@@ -4,6 +4,7 @@ import { verifyEvent } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
 import { CheaterError, QuorumError, VetoError } from '@frostbunker/shared/errors';
 import type { FromNodeMessage } from '@frostbunker/shared/protocol';
+import type { SignedEvent } from '../../src/signing/signing-coordinator.js';
 import { createMemoryCluster } from './memory-cluster.js';
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -21,8 +22,8 @@ function tamperShare(transform: (z: bigint) => bigint) {
   };
 }
 
-function assertValid(signed: { id: string; sig: string; pubkey: string }) {
-  expect(verifyEvent({ ...(signed as never) })).toBe(true);
+function assertValid(signed: SignedEvent) {
+  expect(verifyEvent({ ...signed })).toBe(true);
   expect(schnorr.verify(hexToBytes(signed.sig), hexToBytes(signed.id), hexToBytes(signed.pubkey))).toBe(true);
 }
 

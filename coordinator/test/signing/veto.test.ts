@@ -44,7 +44,7 @@ describe('sticky veto and kill switch (G8)', () => {
     cluster.signers[0]!.freeze('maintenance');
     for (let i = 0; i < 10; i++) {
       const signed = await cluster.coordinator.sign(event(cluster.userPubkey));
-      expect(verifyEvent({ ...(signed as never) })).toBe(true);
+      expect(verifyEvent({ ...signed })).toBe(true);
     }
   });
 
@@ -56,7 +56,7 @@ describe('sticky veto and kill switch (G8)', () => {
     expect(pending).toHaveLength(1);
     expect(cluster.signers[0]!.decideApproval(pending[0]!.sessionId, true).ok).toBe(true);
     const signed = await attempt;
-    expect(verifyEvent({ ...(signed as never) })).toBe(true);
+    expect(verifyEvent({ ...signed })).toBe(true);
     expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
   });
 

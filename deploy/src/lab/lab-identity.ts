@@ -2,8 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { getPublicKey } from 'nostr-tools/pure';
-import { bytesToHex, dealerKeygen, groupXOnlyKey, identifierFromIndex } from '@frostbunker/shared/crypto';
-import { writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { bytesToHex, dealerKeygen, groupXOnlyKey, type GroupPackage, type SigningShare } from '@frostbunker/shared/crypto';
+import { writeJsonFileAtomic, writeSecretsFile } from '@frostbunker/shared/config';
 import type { GroupMember, XOnlyPubkey } from '@frostbunker/shared/protocol';
 
 export interface LabLayout {
@@ -32,17 +32,24 @@ export interface LabIdentitySummary {
  * the lab already has one, so a restart keeps the same npub.
  * @NOTE the dealer sees the whole key for an instant; distributed keygen is issue 7.
  */
-export function ensureLabIdentity(options: {
+export async function ensureLabIdentity(options: {
   root: string;
   threshold: number;
   maxSigners: number;
   relays: string[];
-}): LabIdentitySummary {
-  const layout = labLayout(options.root, options.maxSigners);
+  /** Seal every secrets file under this passphrase; without it they are plaintext-marked. */
+  passphrase?: string;
+  /** Existing shares (e.g. imported from FROSTR) instead of a fresh dealer split; all n of them. */
+  imported?: { group: GroupPackage; shares: readonly SigningShare[] };
+}): Promise<LabIdentitySummary> {
+  const layout = labLayout(options.root, options.imported?.group.maxSigners ?? options.maxSigners);
   if (existsSync(join(layout.coordinatorDir, 'config.json'))) return { created: false };
   mkdirSync(options.root, { recursive: true, mode: 0o700 });
 
-  const { group, shares } = dealerKeygen({ threshold: options.threshold, maxSigners: options.maxSigners });
+  const { group, shares } = options.imported ?? dealerKeygen({ threshold: options.threshold, maxSigners: options.maxSigners });
+  if (shares.length !== group.maxSigners) {
+    throw new Error(`the lab needs all ${group.maxSigners} shares of the group, got ${shares.length}`);
+  }
   const coordinatorSecretKey = randomBytes(32);
   const nodeSecretKeys = shares.map(() => randomBytes(32));
   const members: GroupMember[] = shares.map((share, i) => ({
@@ -51,9 +58,13 @@ export function ensureLabIdentity(options: {
     label: `node-${i + 1}`,
   }));
   const identityName = 'default';
+  // NIP-4e: a separate, non-threshold encryption key; every node is told its pubkey at enrolment
+  // and will co-sign a 10044 announcing that key and no other.
+  const encryptionSecretKey = randomBytes(32);
+  const encryptionPubkey = getPublicKey(encryptionSecretKey);
+  const sealing = options.passphrase === undefined ? {} : { passphrase: options.passphrase };
 
-  shares.forEach((share, i) => {
-    if (share.identifier !== identifierFromIndex(i + 1)) throw new Error('dealer returned shares out of order');
+  for (const [i, share] of shares.entries()) {
     const dir = layout.nodeDirs[i]!;
     writeJsonFileAtomic(join(dir, 'config.json'), {
       v: 1,
@@ -64,23 +75,27 @@ export function ensureLabIdentity(options: {
       group,
       epoch: 0,
       members,
+      encryptionPubkeys: [encryptionPubkey],
     });
-    writeJsonFileAtomic(join(dir, 'secrets.json'), {
-      v: 1,
-      storage: 'insecure-plaintext',
-      nodeSecretKey: bytesToHex(nodeSecretKeys[i]!),
-      signingShare: share.toHex(),
-    });
-  });
+    await writeSecretsFile(join(dir, 'secrets.json'), { v: 1, nodeSecretKey: bytesToHex(nodeSecretKeys[i]!), signingShare: share.toHex() }, sealing);
+  }
   // The coordinator's config is written last: its presence marks a complete identity.
-  writeJsonFileAtomic(join(layout.coordinatorDir, 'secrets.json'), {
-    v: 1,
-    storage: 'insecure-plaintext',
-    coordinatorSecretKey: bytesToHex(coordinatorSecretKey),
-    identities: [
-      { name: identityName, transportSecretKey: bytesToHex(randomBytes(32)), connectSecret: bytesToHex(randomBytes(16)) },
-    ],
-  });
+  await writeSecretsFile(
+    join(layout.coordinatorDir, 'secrets.json'),
+    {
+      v: 1,
+      coordinatorSecretKey: bytesToHex(coordinatorSecretKey),
+      identities: [
+        {
+          name: identityName,
+          transportSecretKey: bytesToHex(randomBytes(32)),
+          connectSecret: bytesToHex(randomBytes(16)),
+          encryptionKeys: [bytesToHex(encryptionSecretKey)],
+        },
+      ],
+    },
+    sealing,
+  );
   writeJsonFileAtomic(join(layout.coordinatorDir, 'config.json'), {
     v: 1,
     relays: options.relays,
@@ -88,5 +103,6 @@ export function ensureLabIdentity(options: {
     pingIntervalMs: 2_000,
     identities: [{ name: identityName, group, epoch: 0, members }],
   });
+  for (const key of [coordinatorSecretKey, encryptionSecretKey, ...nodeSecretKeys]) key.fill(0);
   return { created: true, userPubkey: groupXOnlyKey(group) };
 }

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { PASSPHRASE_ENV, readJsonFile, readSecretsFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { buildBunkerUrl } from './bunker-url.js';
+import { readFrostrCredentials } from './frostr-import.js';
 import { ensureLabIdentity, labLayout } from './lab-identity.js';
 import { ENTRY_POINTS, parseStatusLine, startProcess, type ManagedProcess } from './managed-process.js';
 
@@ -21,6 +22,13 @@ export interface LabOptions {
   /** Port for the embedded relay; default: the port used last time, or a free one. */
   relayPort?: number;
   startTimeoutMs?: number;
+  /**
+   * Seal the lab's secrets under this passphrase and hand it to the children in their environment;
+   * without it the lab runs with plaintext secrets (`--insecure-plaintext`) and says so.
+   */
+  passphrase?: string;
+  /** Create the identity from FROSTR 2.x credentials in this file instead of a fresh dealer split. */
+  importFrostr?: string;
   /** Progress lines for a person watching (the lab prints them). */
   onProgress?: (line: string) => void;
 }
@@ -37,13 +45,18 @@ export class Lab {
   bunkerUrl = '';
   userPubkey = '';
   transportPubkey = '';
+  encryptionPubkey = '';
+  #imported: ReturnType<typeof readFrostrCredentials> | undefined;
 
   private constructor(
     readonly options: Required<Pick<LabOptions, 'root' | 'threshold' | 'maxSigners' | 'startTimeoutMs'>> & LabOptions,
   ) {}
 
   static async start(options: LabOptions): Promise<Lab> {
-    const lab = new Lab({ threshold: 2, maxSigners: 3, startTimeoutMs: 30_000, ...options });
+    const imported = options.importFrostr === undefined ? undefined : readFrostrCredentials(options.importFrostr);
+    const shape = imported ? { threshold: imported.group.threshold, maxSigners: imported.group.maxSigners } : {};
+    const lab = new Lab({ threshold: 2, maxSigners: 3, startTimeoutMs: 30_000, ...options, ...shape });
+    lab.#imported = imported;
     try {
       await lab.#start();
       return lab;
@@ -61,27 +74,55 @@ export class Lab {
     const progress = this.options.onProgress ?? (() => {});
     this.relayUrls = this.options.relays?.length ? this.options.relays : [await this.#startRelay()];
     if (this.relay) progress(`relay ${this.relayUrls[0]} running (pid ${this.relay.pid})`);
-    const identity = ensureLabIdentity({ ...this.options, relays: this.relayUrls });
+    if (this.#imported && existsSync(join(this.layout.coordinatorDir, 'config.json'))) {
+      throw new Error(`${this.options.root} already holds an identity; import FROSTR credentials into a new --data directory`);
+    }
+    const identity = await ensureLabIdentity({
+      ...this.options,
+      relays: this.relayUrls,
+      ...(this.#imported ? { imported: this.#imported } : {}),
+    });
+    if (this.#imported) progress(`imported ${this.#imported.shares.length} FROSTR shares (threshold ${this.#imported.group.threshold})`);
     progress(identity.created ? `created a ${this.options.threshold}-of-${this.options.maxSigners} identity in ${this.options.root}` : `using the identity in ${this.options.root}`);
+    if (this.options.passphrase === undefined) {
+      progress('secrets are stored in plaintext files (--insecure-plaintext): a lab, not a home for a real identity');
+    }
 
     this.coordinator = startProcess({
       name: 'coordinator',
       script: ENTRY_POINTS.coordinator,
-      args: ['--data', this.layout.coordinatorDir, ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      args: ['--data', this.layout.coordinatorDir, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
       logFile: join(this.options.root, 'logs', 'coordinator.log'),
+      env: this.#childEnv(),
     });
     const identityLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'identity', this.options.startTimeoutMs);
     const status = parseStatusLine(identityLine)!;
     this.userPubkey = String(status.userPubkey);
     this.transportPubkey = String(status.transportPubkey);
+    this.encryptionPubkey = String(status.encryptionPubkey);
     progress(`coordinator running (pid ${this.coordinator.pid})`);
 
     for (let index = 1; index <= this.options.maxSigners; index++) {
       await this.startNode(index);
       progress(`share-node node-${index} running (pid ${this.nodes[index - 1]!.pid})`);
     }
-    const secrets = readJsonFile(join(this.layout.coordinatorDir, 'secrets.json'), coordinatorSecretsView);
+    const passphrase = this.options.passphrase;
+    const secrets = await readSecretsFile(join(this.layout.coordinatorDir, 'secrets.json'), coordinatorSecretsView, {
+      insecurePlaintext: passphrase === undefined,
+      ...(passphrase === undefined ? {} : { passphrase: async () => passphrase }),
+    });
     this.bunkerUrl = buildBunkerUrl(this.transportPubkey, this.relayUrls, secrets.identities[0]!.connectSecret);
+  }
+
+  #secretsArgs(): string[] {
+    return this.options.passphrase === undefined ? ['--insecure-plaintext'] : [];
+  }
+
+  #childEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    delete env[PASSPHRASE_ENV];
+    if (this.options.passphrase !== undefined) env[PASSPHRASE_ENV] = this.options.passphrase;
+    return env;
   }
 
   /** Starts (or restarts) share node `index` (1-based). */
@@ -89,8 +130,9 @@ export class Lab {
     const node = startProcess({
       name: `node-${index}`,
       script: ENTRY_POINTS.shareNode,
-      args: ['--data', this.layout.nodeDirs[index - 1]!, ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      args: ['--data', this.layout.nodeDirs[index - 1]!, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
       logFile: join(this.options.root, 'logs', `node-${index}.log`),
+      env: this.#childEnv(),
     });
     this.nodes[index - 1] = node;
     await node.waitForLine((l) => parseStatusLine(l)?.event === 'started', this.options.startTimeoutMs);
@@ -112,6 +154,12 @@ export class Lab {
       const s = parseStatusLine(l);
       return s?.event === 'quorum' && s.available === true;
     }, timeoutMs);
+  }
+
+  /** Resolves with the id of the kind-10044 event once the coordinator has announced its encryption key. */
+  async waitForAnnouncement(timeoutMs = this.options.startTimeoutMs): Promise<string> {
+    const line = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'announced', timeoutMs);
+    return String(parseStatusLine(line)!.eventId);
   }
 
   /** Resolves once the coordinator reports every node in `labels` answering (from now on). */

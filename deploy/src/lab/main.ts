@@ -11,7 +11,9 @@ Starts a 2-of-3 frostbunker lab: a local relay on 127.0.0.1 (unless --relay is g
 coordinator and three share-node processes, then prints a bunker:// URL for a NIP-46 client.
   --data <dir>        lab data directory (default ./.frostbunker); reused on restart
   --relay <url>       use this relay instead of the embedded one (repeatable)
-  --relay-port <n>    port for the embedded relay (default: last used, else a free one)`;
+  --relay-port <n>    port for the embedded relay (default: last used, else a free one)
+  --import-frostr <f> create the identity from FROSTR 2.x credentials: a file with one bfgroup1…
+                      line and every bfshare1… line (into a new --data directory)`;
 
 async function main(): Promise<void> {
   // pnpm forwards `--` literally in some versions; it is not an option here.
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       relay: { type: 'string', multiple: true },
       'relay-port': { type: 'string' },
+      'import-frostr': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     root,
     ...(values.relay ? { relays: values.relay } : {}),
     ...(relayPort ? { relayPort } : {}),
+    ...(values['import-frostr'] ? { importFrostr: resolve(process.env.INIT_CWD ?? process.cwd(), values['import-frostr']) } : {}),
     onProgress: (line) => console.log(line),
   });
   let stopping = false;
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
 
   console.log(`relays: ${lab.relayUrls.join(', ')}`);
   console.log(`identity: ${npubEncode(lab.userPubkey)} (hex ${lab.userPubkey})`);
+  console.log(`encryption key (NIP-4e, announced in kind 10044 once the quorum signs it): ${lab.encryptionPubkey}`);
   console.log('waiting for the share nodes to answer…');
   await lab.waitForQuorum();
   lab.coordinator.onLine((line) => {
