@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getPublicKey } from 'nostr-tools/pure';
 import { isSealedFile } from '@frostbunker/shared/crypto';
-import { readJsonFile, readSecretsFile, secretsAccessFromFlags, writeSecretsFile } from '@frostbunker/shared/config';
+import { readJsonFile, readSecretsFile, secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeSecretsFile } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { z } from 'zod';
 import { coordinatorSecretsSchema } from './config.js';
@@ -24,8 +24,7 @@ async function main(): Promise<number> {
     options: {
       data: { type: 'string' },
       identity: { type: 'string', default: 'default' },
-      'passphrase-file': { type: 'string' },
-      'insecure-plaintext': { type: 'boolean', default: false },
+      ...SECRETS_ARG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -37,14 +36,7 @@ async function main(): Promise<number> {
   }
   if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
   const path = join(resolve(process.env.INIT_CWD ?? process.cwd(), values.data), 'secrets.json');
-  const access = secretsAccessFromFlags({
-    insecurePlaintext: values['insecure-plaintext'],
-    ...(values['passphrase-file'] === undefined ? {} : { passphraseFile: values['passphrase-file'] }),
-    env: process.env,
-    input: process.stdin,
-    output: process.stderr,
-    warn: (message) => console.error(`warning: ${message}`),
-  });
+  const access = secretsAccessFromArgs(values, process, (message) => console.error(`warning: ${message}`));
   const secrets = await readSecretsFile(path, coordinatorSecretsSchema, access);
   const identity = secrets.identities.find((i) => i.name === values.identity);
   if (!identity) throw new ConfigError('--identity', `no identity "${values.identity}" in ${path}`);

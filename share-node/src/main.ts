@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
-import { secretsAccessFromFlags } from '@frostbunker/shared/config';
+import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
@@ -24,22 +24,13 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       relay: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'info' },
-      'passphrase-file': { type: 'string' },
-      'insecure-plaintext': { type: 'boolean', default: false },
+      ...SECRETS_ARG_OPTIONS,
     },
   });
   if (!values.data) throw new ConfigError('--data', 'required: the share node data directory');
   const dir = resolve(values.data);
   let logger = createLogger({ name: 'share-node', level: values['log-level'] as LogLevel, write: (line) => process.stderr.write(line) });
-  const access = secretsAccessFromFlags({
-    insecurePlaintext: values['insecure-plaintext'],
-    ...(values['passphrase-file'] === undefined ? {} : { passphraseFile: values['passphrase-file'] }),
-    env: process.env,
-    input: process.stdin,
-    output: process.stderr,
-    warn: (message) => logger.warn(message),
-  });
-  if (values['insecure-plaintext']) logger.warn('secrets may be read from plaintext files (--insecure-plaintext): for labs only');
+  const access = secretsAccessFromArgs(values, process, (message) => logger.warn(message));
   const config = await loadShareNodeConfig(dir, access);
   logger = logger.child({ node: config.label });
   const relays = values.relay?.length ? values.relay : config.relays;

@@ -6,7 +6,7 @@ import {
   KIND_ENCRYPTION_KEY,
   KIND_ENCRYPTION_KEY_SHARE,
   KIND_HTTP_AUTH,
-} from './kinds.js';
+} from '@frostbunker/shared/nostr';
 import type { VetoPolicy } from './policy-schema.js';
 import { boundReason } from './reason.js';
 import type { RuleObjection, VetoContext } from './rule.js';

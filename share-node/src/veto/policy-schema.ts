@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ConfigError } from '@frostbunker/shared/errors';
-import { KIND_CLIENT_AUTH } from '@frostbunker/shared/nostr';
 import { WINDOWS } from '@frostbunker/shared/protocol';
 import { deepFreeze } from './deep-freeze.js';
 import {
@@ -8,6 +7,7 @@ import {
   KIND_CASHU_QUOTE,
   KIND_CASHU_TOKEN,
   KIND_CASHU_WALLET,
+  KIND_CLIENT_AUTH,
   KIND_METADATA,
   KIND_NIP46,
   KIND_NUTZAP_INFO,
@@ -17,7 +17,7 @@ import {
   KIND_NWC_RESPONSE,
   KIND_RELAY_LIST,
   KIND_ZAP_REQUEST,
-} from './kinds.js';
+} from '@frostbunker/shared/nostr';
 
 /**
  * Never co-signed. A kind-24133 event signed by the user identity could pose as the bunker (or

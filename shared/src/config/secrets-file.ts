@@ -90,3 +90,30 @@ export function secretsAccessFromFlags(options: {
       })),
   };
 }
+
+/** The two command-line options every process that opens a secrets file accepts (node:util parseArgs). */
+export const SECRETS_ARG_OPTIONS = {
+  'passphrase-file': { type: 'string' },
+  'insecure-plaintext': { type: 'boolean', default: false },
+} as const;
+
+/**
+ * SecretsAccess from parsed SECRETS_ARG_OPTIONS; `io` is the process (environment, stdin for the
+ * prompt, stderr for the prompt text), passed in so nothing here reads globals.
+ */
+export function secretsAccessFromArgs(
+  values: { 'passphrase-file'?: string | undefined; 'insecure-plaintext'?: boolean | undefined },
+  io: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }; stderr: NodeJS.WritableStream },
+  warn: (message: string) => void,
+): SecretsAccess {
+  const insecurePlaintext = values['insecure-plaintext'] === true;
+  if (insecurePlaintext) warn('secrets may be read from plaintext files (--insecure-plaintext): for labs only');
+  return secretsAccessFromFlags({
+    insecurePlaintext,
+    ...(values['passphrase-file'] === undefined ? {} : { passphraseFile: values['passphrase-file'] }),
+    env: io.env,
+    input: io.stdin,
+    output: io.stderr,
+    warn,
+  });
+}
