@@ -2,13 +2,16 @@ import { defineConfig } from 'vitest/config';
 
 // One runner for the whole repository (STYLE.md 2.9). Unit projects run in parallel; the e2e
 // project starts real processes and runs serially so they do not compete for the two cores.
+// Deadlines are generous because scrypt at log_n 16 and the e2e processes share two cores.
+const unit = (name: string) => ({ test: { name, include: [`${name}/test/**/*.test.ts`], testTimeout: 30_000 } });
+
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'shared', include: ['shared/test/**/*.test.ts'] } },
-      { test: { name: 'coordinator', include: ['coordinator/test/**/*.test.ts'] } },
-      { test: { name: 'share-node', include: ['share-node/test/**/*.test.ts'] } },
-      { test: { name: 'deploy', include: ['deploy/test/**/*.test.ts'] } },
+      unit('shared'),
+      unit('coordinator'),
+      unit('share-node'),
+      unit('deploy'),
       {
         test: {
           name: 'e2e',
