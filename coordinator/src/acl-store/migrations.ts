@@ -1,0 +1,40 @@
+/**
+ * Schema migrations, applied in order inside one transaction each; `user_version` records the last.
+ * Never edit a shipped migration: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the audit log (append-only, hash-chained) and the request log.
+  `
+  CREATE TABLE audit (
+    seq        INTEGER PRIMARY KEY,
+    at_sec     INTEGER NOT NULL,
+    actor      TEXT    NOT NULL,
+    action     TEXT    NOT NULL,
+    target     TEXT    NOT NULL,
+    reason     TEXT    NOT NULL,
+    before     TEXT,
+    after      TEXT,
+    prev_hash  TEXT    NOT NULL,
+    hash       TEXT    NOT NULL UNIQUE
+  );
+  -- Append-only at the database level: a change is a new row, never an edit (Vault, RELIABILITY 2.1).
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+
+  CREATE TABLE request_log (
+    request_seq    INTEGER PRIMARY KEY,
+    at_sec         INTEGER NOT NULL,
+    identity       TEXT    NOT NULL,
+    client_pubkey  TEXT    NOT NULL,
+    request_id     TEXT    NOT NULL,
+    method         TEXT    NOT NULL,
+    kind           INTEGER,
+    event_id       TEXT,
+    decision       TEXT    NOT NULL,
+    rule           TEXT    NOT NULL,
+    grant_id       TEXT
+  );
+  CREATE INDEX request_log_usage ON request_log (grant_id, at_sec) WHERE grant_id IS NOT NULL;
+  CREATE INDEX request_log_client ON request_log (client_pubkey, at_sec);
+  `,
+];
