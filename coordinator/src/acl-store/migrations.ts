@@ -37,4 +37,45 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX request_log_usage ON request_log (grant_id, at_sec) WHERE grant_id IS NOT NULL;
   CREATE INDEX request_log_client ON request_log (client_pubkey, at_sec);
   `,
+  // 2: subjects, grants and denials (DESIGN.md Live ACL; row shapes in acl/types.ts).
+  `
+  CREATE TABLE subjects (
+    identity       TEXT    NOT NULL,
+    client_pubkey  TEXT    NOT NULL,
+    trust_level    TEXT    NOT NULL,
+    revoked_at_sec INTEGER,
+    suspended_until_sec INTEGER,
+    suspension_reason   TEXT,
+    suspension_actor    TEXT,
+    created_at_sec INTEGER NOT NULL,
+    PRIMARY KEY (identity, client_pubkey)
+  );
+  CREATE TABLE grants (
+    grant_id       TEXT    PRIMARY KEY,
+    identity       TEXT    NOT NULL,
+    client_pubkey  TEXT    NOT NULL,
+    method         TEXT    NOT NULL,
+    kind           TEXT,
+    not_before_sec INTEGER,
+    expires_at_sec INTEGER,
+    usage_cap_max  INTEGER,
+    usage_cap_window_sec INTEGER,
+    revoked_at_sec INTEGER,
+    source         TEXT    NOT NULL,
+    created_at_sec INTEGER NOT NULL
+  );
+  CREATE INDEX grants_client ON grants (identity, client_pubkey);
+  CREATE TABLE denials (
+    denial_id      TEXT    PRIMARY KEY,
+    identity       TEXT    NOT NULL,
+    client_pubkey  TEXT    NOT NULL,
+    method         TEXT    NOT NULL,
+    kind           TEXT,
+    until_sec      INTEGER,
+    reason         TEXT    NOT NULL,
+    actor          TEXT    NOT NULL,
+    created_at_sec INTEGER NOT NULL
+  );
+  CREATE INDEX denials_client ON denials (identity, client_pubkey);
+  `,
 ];

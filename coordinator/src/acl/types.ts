@@ -108,7 +108,7 @@ export interface AclRows {
 export type Decision = 'allow' | 'deny' | 'ask';
 
 /** Why a request cannot be evaluated at all. */
-export type InvalidRequestProblem = 'unknown_method' | 'kind_missing' | 'kind_out_of_range';
+export type InvalidRequestProblem = 'unknown_method' | 'kind_missing' | 'kind_invalid';
 
 /** The rule that won, named precisely enough for an audit row and an operator prompt. */
 export type RuleRef =
