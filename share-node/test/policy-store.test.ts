@@ -59,7 +59,7 @@ describe('PolicyStore with an enrolled encryption key', () => {
     const enrolled = 'a'.repeat(64);
     writeFileSync(path, JSON.stringify({ encryptionKeyEvents: { allowedPubkeys: ['b'.repeat(64)] } }));
     const { policy, rules } = (await PolicyStore.open(path, logger, { enrolledEncryptionPubkeys: [enrolled] })).current();
-    const ctx = { nowSec: 1_800_000_000, signedCounts: { lastMinute: 0, lastHour: 0, lastDay: 0 } };
+    const ctx = { nowSec: 1_800_000_000, approvedCounts: { lastMinute: 0, lastHour: 0, lastDay: 0 } };
     const announce = (key: string) => ({ pubkey: 'c'.repeat(64), created_at: 1_800_000_000, kind: 10044, tags: [['n', key]], content: '' });
     expect(decideVeto(announce(enrolled), policy, ctx, rules)).toEqual({ decision: 'allow' });
     expect(decideVeto(announce('b'.repeat(64)), policy, ctx, rules)).toEqual({ decision: 'allow' });

@@ -177,7 +177,7 @@ export class ShareSigner {
       policy,
       {
         nowSec: this.#options.nowSec(),
-        signedCounts: this.#options.log.approvedCounts(),
+        approvedCounts: this.#options.log.approvedCounts(),
         ...(this.#options.state.contactListFollows ? { latestContactListFollows: this.#options.state.contactListFollows } : {}),
       },
       rules,

@@ -73,7 +73,7 @@ export const vetoPolicySchema = z.strictObject({
     .min(1)
     .max(WINDOWS.eventCreatedAtSec, `at most ${WINDOWS.eventCreatedAtSec} (RELIABILITY.md: ±10 min)`)
     .default(WINDOWS.eventCreatedAtSec),
-  /** Events this node signed, counted from its own log; 0 signs nothing. */
+  /** Distinct events this node agreed to sign, counted from its own log; 0 signs nothing. */
   rateLimits: z
     .strictObject({
       perMinute: limitSchema.default(60),

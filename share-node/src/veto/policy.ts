@@ -27,7 +27,7 @@ type BuiltInCheck = (event: UnsignedEventMessage, policy: VetoPolicy, ctx: VetoC
  * coordinator ACL gates it (see examples/POLICY.md).
  *
  * @example
- * decideVeto(event, DEFAULT_VETO_POLICY, { nowSec, signedCounts }, rules)
+ * decideVeto(event, DEFAULT_VETO_POLICY, { nowSec, approvedCounts }, rules)
  * // { decision: 'deny', rule: 'denied_kind', reason: 'kind 24133 is denied by this node' }
  */
 export function decideVeto(
@@ -90,16 +90,16 @@ const RATE_WINDOWS = [
   { rule: 'rate_limit_day', count: 'lastDay', limit: 'perDay', label: 'day' },
 ] as const;
 
-/** Counts are of events already signed, so this one is allowed while count + 1 ≤ limit. */
+/** Counts are of events already approved, so this one is allowed while count + 1 ≤ limit. */
 const decideRateLimits: BuiltInCheck = (_event, policy, ctx) => {
   for (const window of RATE_WINDOWS) {
-    const signed = ctx.signedCounts[window.count];
+    const approved = ctx.approvedCounts[window.count];
     const limit = policy.rateLimits[window.limit];
-    if (signed + 1 > limit) {
+    if (approved + 1 > limit) {
       return {
         decision: 'deny',
         rule: window.rule,
-        reason: `rate limit: ${signed} events signed in the last ${window.label} (max ${limit} per ${window.label})`,
+        reason: `rate limit: ${approved} events approved in the last ${window.label} (max ${limit} per ${window.label})`,
       };
     }
   }

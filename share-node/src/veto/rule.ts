@@ -4,8 +4,8 @@ import type { UnsignedEventMessage } from '@frostbunker/shared/protocol';
 export interface VetoContext {
   /** The node clock, unix seconds. Rules use this, never Date.now(). */
   nowSec: number;
-  /** Events this node signed in the trailing windows, counted by the shell from its own log. */
-  signedCounts: { lastMinute: number; lastHour: number; lastDay: number };
+  /** Distinct events this node agreed to sign (committed nonces for) in the trailing windows, from its own log. */
+  approvedCounts: { lastMinute: number; lastHour: number; lastDay: number };
   /** Follow list (p-tag pubkeys) of the latest kind 3 this node signed, if any. */
   latestContactListFollows?: readonly string[];
 }

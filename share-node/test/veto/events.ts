@@ -14,7 +14,7 @@ export function makeEvent(overrides: Partial<UnsignedEventMessage> = {}): Unsign
 }
 
 export function makeCtx(overrides: Partial<VetoContext> = {}): VetoContext {
-  return { nowSec: NOW_SEC, signedCounts: { lastMinute: 0, lastHour: 0, lastDay: 0 }, ...overrides };
+  return { nowSec: NOW_SEC, approvedCounts: { lastMinute: 0, lastHour: 0, lastDay: 0 }, ...overrides };
 }
 
 /** `count` distinct follows, hexKey(0) .. hexKey(count - 1). */

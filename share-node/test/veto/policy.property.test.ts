@@ -27,10 +27,10 @@ const eventArb: fc.Arbitrary<UnsignedEventMessage> = fc.record({
 const ctxArb: fc.Arbitrary<VetoContext> = fc.record(
   {
     nowSec: fc.constant(NOW),
-    signedCounts: fc.record({ lastMinute: fc.nat(100), lastHour: fc.nat(1000), lastDay: fc.nat(6000) }),
+    approvedCounts: fc.record({ lastMinute: fc.nat(100), lastHour: fc.nat(1000), lastDay: fc.nat(6000) }),
     latestContactListFollows: fc.array(keyArb, { maxLength: 40 }),
   },
-  { requiredKeys: ['nowSec', 'signedCounts'] },
+  { requiredKeys: ['nowSec', 'approvedCounts'] },
 );
 const policyArb: fc.Arbitrary<VetoPolicy> = fc
   .record(
@@ -88,7 +88,7 @@ describe('decideVeto properties', () => {
       .tuple(policyArb, ctxArb, fc.constantFrom('lastMinute', 'lastHour', 'lastDay'), fc.nat(50))
       .map(([policy, ctx, window, excess]): [VetoPolicy, VetoContext] => {
         const limit = { lastMinute: policy.rateLimits.perMinute, lastHour: policy.rateLimits.perHour, lastDay: policy.rateLimits.perDay }[window];
-        return [policy, { ...ctx, signedCounts: { ...ctx.signedCounts, [window]: limit + excess } }];
+        return [policy, { ...ctx, approvedCounts: { ...ctx.approvedCounts, [window]: limit + excess } }];
       });
     fc.assert(
       fc.property(eventArb, overLimitArb, rulesArb, (event, [policy, ctx], rules) => {

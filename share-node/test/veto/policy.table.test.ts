@@ -22,7 +22,7 @@ const ruleThatThrows = (name: string): VetoRule => ({
     throw new Error('broken plugin');
   },
 });
-const counts = (lastMinute: number, lastHour: number, lastDay: number) => ({ signedCounts: { lastMinute, lastHour, lastDay } });
+const counts = (lastMinute: number, lastHour: number, lastDay: number) => ({ approvedCounts: { lastMinute, lastHour, lastDay } });
 const KEY_A = hexKey(0xa1);
 const KEY_B = hexKey(0xb2);
 const withKeys = { encryptionKeyEvents: { allowedPubkeys: [KEY_A] } };
@@ -79,7 +79,7 @@ const rows: Row[] = [
     name: 'denies the 61st event of the minute',
     event: {},
     ctx: counts(60, 60, 60),
-    expected: { decision: 'deny', rule: 'rate_limit_minute', reason: 'rate limit: 60 events signed in the last minute (max 60 per minute)' },
+    expected: { decision: 'deny', rule: 'rate_limit_minute', reason: 'rate limit: 60 events approved in the last minute (max 60 per minute)' },
   },
   { name: 'allows the 600th event of the hour', event: {}, ctx: counts(0, 599, 599), expected: { decision: 'allow' } },
   { name: 'denies the 601st event of the hour', event: {}, ctx: counts(0, 600, 600), expected: { decision: 'deny', rule: 'rate_limit_hour' } },
