@@ -7,10 +7,27 @@ import { isSealedFile } from '@frostbunker/shared/crypto';
 import { readJsonFile, readSecretsFile, secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeSecretsFile } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { z } from 'zod';
-import { coordinatorSecretsSchema } from './config.js';
+import { openAclDatabase } from './acl-store/database.js';
+import { TokenStore } from './acl-store/token-store.js';
+import { AuditLog } from './audit/audit-log.js';
+import { coordinatorConfigSchema, coordinatorSecretsSchema } from './config.js';
+
+/** Without --perms: what a typical client needs, sensitive kinds excluded (they need a grant). */
+const DEFAULT_TOKEN_PERMS = 'get_public_key,ping,switch_relays,logout,sign_event,nip44_encrypt,nip44_decrypt';
+
+/** `10m`, `2h`, `7d`, `90s` or plain seconds. */
+function parseDurationSec(text: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!match) throw new ConfigError('--ttl', `expected a duration like 10m, 2h or 7d, got "${text}"`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
 
 const USAGE = `usage: frostbunker <command> --data <coordinator-dir> [--passphrase-file f | --insecure-plaintext]
 
+  token create [--perms p] [--ttl 10m] [--label l]  print a bunker:// URL with a fresh one-time
+                                            token whose grants are exactly the perms (NIP-46 grammar,
+                                            e.g. sign_event:1,nip44_encrypt; default: ${DEFAULT_TOKEN_PERMS})
   encryption-key show [--identity name]     the current NIP-4e encryption pubkey and the kept old ones
   encryption-key rotate [--identity name]   make a new encryption key; old keys stay to decrypt old messages
 
@@ -24,13 +41,17 @@ async function main(): Promise<number> {
     options: {
       data: { type: 'string' },
       identity: { type: 'string', default: 'default' },
+      perms: { type: 'string' },
+      ttl: { type: 'string', default: '10m' },
+      label: { type: 'string', default: 'cli' },
       ...SECRETS_ARG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   });
   const [group, command] = positionals;
-  if (values.help || group !== 'encryption-key' || (command !== 'show' && command !== 'rotate')) {
+  const known = (group === 'encryption-key' && (command === 'show' || command === 'rotate')) || (group === 'token' && command === 'create');
+  if (values.help || !known) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
@@ -40,6 +61,25 @@ async function main(): Promise<number> {
   const secrets = await readSecretsFile(path, coordinatorSecretsSchema, access);
   const identity = secrets.identities.find((i) => i.name === values.identity);
   if (!identity) throw new ConfigError('--identity', `no identity "${values.identity}" in ${path}`);
+
+  if (group === 'token') {
+    const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
+    const { relays } = readJsonFile(join(dir, 'config.json'), coordinatorConfigSchema);
+    const db = openAclDatabase(join(dir, 'acl.db'));
+    try {
+      const nowSec = () => Math.floor(Date.now() / 1000);
+      const tokens = new TokenStore({ db, audit: new AuditLog(db, { nowSec }), identity: identity.name, nowSec });
+      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl), label: values.label, actor: 'cli' });
+      const query = new URLSearchParams();
+      for (const relay of relays) query.append('relay', relay);
+      query.set('secret', token.secret);
+      console.error(`token ${token.tokenId}: ${token.perms}; redeemable once until ${new Date(token.expiresAtSec * 1000).toISOString()}`);
+      console.log(`bunker://${getPublicKey(Buffer.from(identity.transportSecretKey, 'hex'))}?${query.toString()}`);
+    } finally {
+      db.close();
+    }
+    return 0;
+  }
   const pubkeys = () => identity.encryptionKeys.map((hex) => getPublicKey(Buffer.from(hex, 'hex')));
 
   if (command === 'rotate') {

@@ -31,7 +31,6 @@ export const coordinatorSecretsSchema = z.strictObject({
     z.strictObject({
       name: z.string(),
       transportSecretKey: hexOfBytes(32),
-      connectSecret: z.string().min(16).max(256),
       /** NIP-4e encryption keys, oldest first; the last one is current and announced. */
       encryptionKeys: z.array(hexOfBytes(32)).min(1).max(64),
     }),
@@ -43,7 +42,6 @@ export interface CoordinatorIdentityConfig {
   name: string;
   signing: SigningIdentity;
   transportSecretKey: string;
-  connectSecret: string;
   encryptionKeys: string[];
 }
 
@@ -71,7 +69,6 @@ export async function loadCoordinatorConfig(dir: string, access: SecretsAccess):
       name: identity.name,
       signing: { groupId, group, epoch: identity.epoch, members: identity.members },
       transportSecretKey: secret.transportSecretKey,
-      connectSecret: secret.connectSecret,
       encryptionKeys: secret.encryptionKeys,
     };
   });

@@ -8,10 +8,14 @@ import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import { fromNodeMessageSchema, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
+import { AclStore } from './acl-store/acl-store.js';
+import { openAclDatabase } from './acl-store/database.js';
+import { TokenStore } from './acl-store/token-store.js';
+import { AuditLog } from './audit/audit-log.js';
 import { loadCoordinatorConfig } from './config.js';
+import { AclGate } from './nip46/acl-gate.js';
 import { EncryptionKeyAnnouncer } from './encryption/announcer.js';
 import { EncryptionKeyring } from './encryption/keyring.js';
-import { ClientSessions } from './nip46/client-sessions.js';
 import { Nip46Endpoint } from './nip46/endpoint.js';
 import { QuorumMonitor } from './signing/quorum-monitor.js';
 import { SigningCoordinator } from './signing/signing-coordinator.js';
@@ -53,6 +57,10 @@ async function main(): Promise<void> {
     isKnownSender: (pubkey: string) => members.has(pubkey as XOnlyPubkey),
   });
 
+  const nowSec = () => Math.floor(Date.now() / 1000);
+  const db = openAclDatabase(join(dir, 'acl.db'));
+  const audit = new AuditLog(db, { nowSec });
+  const aclStore = new AclStore(db, { nowSec });
   const stops: (() => void)[] = [];
   for (const identity of config.identities) {
     const log = logger.child({ identity: identity.name });
@@ -84,9 +92,8 @@ async function main(): Promise<void> {
       logger: log,
       context: {
         userPubkey: signer.groupPubkey,
-        connectSecret: identity.connectSecret,
         relays,
-        sessions: new ClientSessions(join(dir, `clients-${identity.name}.json`)),
+        acl: new AclGate({ identity: identity.name, store: aclStore, tokens: new TokenStore({ db, audit, identity: identity.name, nowSec }) }),
         sign: (event) => signer.sign(event),
         encryption: keyring,
       },
@@ -114,7 +121,10 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     for (const stop of stops) stop();
-    void Promise.allSettled([transport.close(), pool.close()]).then(() => process.exit(0));
+    void Promise.allSettled([transport.close(), pool.close()]).then(() => {
+      db.close();
+      process.exit(0);
+    });
     // Last resort if a socket refuses to close.
     setTimeout(() => process.exit(0), 2_000).unref();
   };

@@ -20,8 +20,9 @@ describe('interop with NDK and applesauce (real processes)', () => {
   });
 
   describe.each([
-    ['NDK', () => connectNdk(lab.bunkerUrl, lab.relayUrls[0]!)],
-    ['applesauce', () => connectApplesauce(lab.bunkerUrl)],
+    // One-time tokens: every client gets its own bunker:// URL.
+    ['NDK', () => connectNdk(lab.newBunkerUrl(), lab.relayUrls[0]!)],
+    ['applesauce', () => connectApplesauce(lab.newBunkerUrl())],
   ] as const)('%s', (_name, connect) => {
     let client: InteropClient;
     beforeAll(async () => {

@@ -49,15 +49,18 @@ describe('pnpm start (the lab command)', () => {
   const dir = makeTempDir('lab-cli');
   afterAll(() => dir.remove());
 
-  it('prints one bunker:// line once the quorum answers, stops every process on Ctrl-C, and reuses the identity', async () => {
+  it('prints one bunker:// line once the quorum answers, stops every process on Ctrl-C, and reuses the identity and relay', async () => {
     const first = await runLabUntilReady(dir.path);
-    expect(first.bunkerUrl).toMatch(/^bunker:\/\/[0-9a-f]{64}\?relay=ws%3A%2F%2F127\.0\.0\.1%3A\d+&secret=[0-9a-f]{32}$/);
+    expect(first.bunkerUrl).toMatch(/^bunker:\/\/[0-9a-f]{64}\?relay=ws%3A%2F%2F127\.0\.0\.1%3A\d+&secret=[0-9a-f]{64}$/);
     expect(first.pids).toHaveLength(5); // relay, coordinator, three share nodes
     expect(await first.stop()).toBe(0);
     for (const pid of first.pids) expect(isAlive(pid)).toBe(false);
 
+    // Same identity, remote signer and relay; a new one-time connection token.
     const second = await runLabUntilReady(dir.path);
-    expect(second.bunkerUrl).toBe(first.bunkerUrl);
+    const signerOf = (url: string) => url.slice(0, url.indexOf('&secret='));
+    expect(signerOf(second.bunkerUrl)).toBe(signerOf(first.bunkerUrl));
+    expect(second.bunkerUrl).not.toBe(first.bunkerUrl);
     expect(await second.stop()).toBe(0);
   });
 });

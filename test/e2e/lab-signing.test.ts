@@ -65,6 +65,13 @@ describe('2-of-3 lab signing through NIP-46', () => {
     console.log(`[figure] lab sign_event latency over ${latenciesMs.length}: median ${latenciesMs[3]!.toFixed(0)} ms, min ${latenciesMs[0]!.toFixed(0)} ms, max ${latenciesMs.at(-1)!.toFixed(0)} ms`);
   });
 
+  it('binds a bunker:// token to the first client: another client is refused and needs its own token', async () => {
+    await expect(connectBunkerSigner(lab.bunkerUrl)).rejects.toThrow(/already used connection token/);
+    const other = await connectBunkerSigner(lab.newBunkerUrl());
+    expect(await withDeadline(other.signer.getPublicKey(), 15_000, 'get_public_key')).toBe(lab.userPubkey);
+    await other.close();
+  });
+
   it('answers an unknown method with an error reply', async () => {
     await expect(withDeadline(client.signer.sendRequest('frobnicate', []), 15_000, 'frobnicate')).rejects.toThrow(/unknown method/);
   });

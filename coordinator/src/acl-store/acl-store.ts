@@ -1,6 +1,7 @@
 import type { Nip46MethodName } from '@frostbunker/shared/protocol';
 import type { AclRows, Denial, Grant, KindScope, Subject, TrustLevel, Verdict } from '../acl/types.js';
 import type { AclDatabase } from './database.js';
+import { loadTokenGrants } from './token-store.js';
 
 interface SubjectRow {
   client_pubkey: string;
@@ -70,7 +71,11 @@ export class AclStore {
   loadRows(identity: string, clientPubkey: string): AclRows {
     const nowSec = this.#nowSec();
     const subjectRow = this.#db.prepare<[string, string], SubjectRow>(SQL.subject).get(identity, clientPubkey);
-    const grants = this.#db.prepare<[string, string], GrantRow>(SQL.grants).all(identity, clientPubkey).map(toGrant);
+    // Token grants are joined live from the token's perms, never copied into the grants table.
+    const grants = [
+      ...this.#db.prepare<[string, string], GrantRow>(SQL.grants).all(identity, clientPubkey).map(toGrant),
+      ...loadTokenGrants(this.#db, identity, clientPubkey),
+    ];
     const denials = this.#db.prepare<[string, string], DenialRow>(SQL.denials).all(identity, clientPubkey).map(toDenial);
     const usage = new Map<string, number>();
     const countUsage = this.#db.prepare<[string, number], { n: number }>(SQL.usage);

@@ -78,4 +78,21 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX denials_client ON denials (identity, client_pubkey);
   `,
+  // 3: one-time connection tokens (bunker:// secrets), stored hashed, bound to their perms.
+  `
+  CREATE TABLE tokens (
+    token_id        TEXT    PRIMARY KEY,
+    identity        TEXT    NOT NULL,
+    secret_hash     TEXT    NOT NULL UNIQUE,
+    perms           TEXT    NOT NULL,
+    label           TEXT    NOT NULL,
+    created_at_sec  INTEGER NOT NULL,
+    expires_at_sec  INTEGER NOT NULL,
+    grant_expires_at_sec INTEGER,
+    redeemed_by     TEXT,
+    redeemed_at_sec INTEGER,
+    revoked_at_sec  INTEGER
+  );
+  CREATE INDEX tokens_redeemed_by ON tokens (identity, redeemed_by);
+  `,
 ];

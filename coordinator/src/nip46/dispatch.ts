@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { FrostbunkerError, ProtocolError } from '@frostbunker/shared/errors';
+import { ProtocolError } from '@frostbunker/shared/errors';
 import {
   eventTemplateSchema,
   LIMITS,
@@ -9,7 +8,7 @@ import {
   type UnsignedEventMessage,
   type XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import { classifyKind } from '../acl/kind-risk.js';
+import { computeEventId } from '@frostbunker/shared/crypto';
 import type { SignedEvent } from '../signing/signing-coordinator.js';
 import { errorReply, resultReply } from './reply.js';
 
@@ -18,12 +17,12 @@ export interface Nip46Context {
   readonly transportPubkey: XOnlyPubkey;
   /** x(Q): what `get_public_key` returns and the only `pubkey` a template may carry. */
   readonly userPubkey: XOnlyPubkey;
-  readonly connectSecret: string;
   readonly relays: readonly string[];
-  readonly sessions: {
-    has(clientPubkey: XOnlyPubkey): boolean;
-    add(clientPubkey: XOnlyPubkey): void;
-    delete(clientPubkey: XOnlyPubkey): void;
+  /** The live ACL (nip46/acl-gate.ts): token redemption, per-request verdict and log, logout. */
+  readonly acl: {
+    connect(clientPubkey: string, secret: string): void;
+    authorize(request: { clientPubkey: string; requestId: string; method: Nip46Request['method']; kind?: number; eventId?: string }): unknown;
+    logout(clientPubkey: string): void;
   };
   sign(event: UnsignedEventMessage): Promise<SignedEvent>;
   /** The identity's NIP-4e encryption key(s); never the shares. */
@@ -44,24 +43,26 @@ export async function dispatchNip46(
   const { requestId } = request;
   try {
     if (request.method === Nip46Method.connect) return resultReply(requestId, connect(request.params, clientPubkey, ctx));
-    if (!ctx.sessions.has(clientPubkey)) {
-      throw new FrostbunkerError('ACL_DENIED', 'not connected: send connect with the connection secret first');
+    if (request.method === Nip46Method.signEvent) {
+      const event = buildEvent(request.params[0], ctx.userPubkey);
+      // Decided and logged with the exact event before any signing round (issue 3).
+      ctx.acl.authorize({ clientPubkey, requestId, method: request.method, kind: event.kind, eventId: computeEventId(event) });
+      return resultReply(requestId, JSON.stringify(await ctx.sign(event)));
     }
+    // NIP-46/DESIGN.md: every method is gated, get_public_key and switch_relays included.
+    ctx.acl.authorize({ clientPubkey, requestId, method: request.method });
     switch (request.method) {
       case Nip46Method.getPublicKey:
         return resultReply(requestId, ctx.userPubkey);
       case Nip46Method.ping:
         return resultReply(requestId, 'pong');
-      case Nip46Method.signEvent:
-        return resultReply(requestId, JSON.stringify(await ctx.sign(buildEvent(request.params[0], ctx.userPubkey))));
       case Nip46Method.switchRelays:
         // RELIABILITY.md 2.4: answer with our own list, never adopt one from a client.
         return resultReply(requestId, JSON.stringify(ctx.relays));
       case Nip46Method.logout:
-        ctx.sessions.delete(clientPubkey);
+        ctx.acl.logout(clientPubkey);
         return resultReply(requestId, 'ack');
       // DESIGN.md Encryption: the identity's separate NIP-4e key, never the shares.
-      // @TODO(issue 3) per-method grants and a per-client cap on decryption (RELIABILITY.md T17).
       case Nip46Method.nip44Encrypt:
         return resultReply(requestId, ctx.encryption.nip44Encrypt(...request.params));
       case Nip46Method.nip44Decrypt:
@@ -82,11 +83,8 @@ function connect(params: readonly string[], clientPubkey: XOnlyPubkey, ctx: Nip4
   if (target !== '' && target !== ctx.transportPubkey && target !== ctx.userPubkey) {
     throw new ProtocolError('PROTOCOL_INVALID', 'connect names another signer');
   }
-  if (ctx.sessions.has(clientPubkey)) return 'ack';
-  if (!secretsEqual(secret, ctx.connectSecret)) {
-    throw new FrostbunkerError('ACL_DENIED', 'invalid or missing connection secret');
-  }
-  ctx.sessions.add(clientPubkey);
+  // INTEROP.md: a reused secret from the same client gets "ack", from another client an error.
+  ctx.acl.connect(clientPubkey, secret);
   return 'ack';
 }
 
@@ -110,10 +108,6 @@ function buildEvent(templateJson: string, userPubkey: XOnlyPubkey): UnsignedEven
   if (template.pubkey !== undefined && template.pubkey !== userPubkey) {
     throw new ProtocolError('PROTOCOL_INVALID', 'sign_event: pubkey is not this bunker\'s user pubkey');
   }
-  if (classifyKind(template.kind) === 'sensitive') {
-    // @TODO(issue 3) an explicit grant in the live ACL lets these through.
-    throw new FrostbunkerError('ACL_DENIED', `kind ${template.kind} is sensitive and needs an explicit grant`);
-  }
   // Never change created_at, tags or content given by the client (DESIGN.md Signing 1).
   return {
     pubkey: userPubkey,
@@ -122,10 +116,4 @@ function buildEvent(templateJson: string, userPubkey: XOnlyPubkey): UnsignedEven
     tags: template.tags,
     content: template.content,
   };
-}
-
-function secretsEqual(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return expected.length > 0 && a.length === b.length && timingSafeEqual(a, b);
 }

@@ -8,15 +8,28 @@ const userPubkey = '2'.repeat(64);
 const client = '3'.repeat(64) as XOnlyPubkey;
 const secret = '0123456789abcdef0123456789abcdef';
 
+/** Stand-in for nip46/acl-gate.ts (tested against SQLite in acl-gate.test.ts): one token, kind 0 asks. */
 function context(overrides: Partial<Nip46Context> = {}) {
   const clients = new Set<string>();
   const signed: UnsignedEventMessage[] = [];
+  const authorized: { method: string; kind?: number; eventId?: string }[] = [];
   const ctx: Nip46Context = {
     transportPubkey: transportPubkey as XOnlyPubkey,
     userPubkey: userPubkey as XOnlyPubkey,
-    connectSecret: secret,
     relays: ['ws://127.0.0.1:1'],
-    sessions: { has: (c) => clients.has(c), add: (c) => void clients.add(c), delete: (c) => void clients.delete(c) },
+    acl: {
+      connect: (c, given) => {
+        if (given === secret || (given === '' && clients.has(c))) return void clients.add(c);
+        throw new FrostbunkerError('ACL_DENIED', 'invalid, expired or already used connection token');
+      },
+      authorize: ({ clientPubkey, method, kind, eventId }) => {
+        if (!clients.has(clientPubkey)) throw new FrostbunkerError('ACL_DENIED', 'denied: unknown client');
+        if (kind === 0) throw new FrostbunkerError('ACL_ASK', 'needs operator approval: kind 0 is sensitive and needs an explicit grant');
+        authorized.push({ method, ...(kind === undefined ? {} : { kind }), ...(eventId === undefined ? {} : { eventId }) });
+        return { decision: 'allow' };
+      },
+      logout: (c) => void clients.delete(c),
+    },
     sign: async (event) => {
       signed.push(event);
       return { ...event, id: 'i'.repeat(64), sig: 's'.repeat(128) };
@@ -32,7 +45,7 @@ function context(overrides: Partial<Nip46Context> = {}) {
     },
     ...overrides,
   };
-  return { ctx, clients, signed };
+  return { ctx, clients, signed, authorized };
 }
 
 const request = (method: string, params: string[]) => ({ requestId: 'r', method, params }) as Nip46Request;
@@ -54,9 +67,9 @@ describe('dispatchNip46', () => {
     expect(await dispatchNip46(request('connect', ['', 'wrong']), client, ctx)).toEqual({
       id: 'r',
       result: '',
-      error: 'invalid or missing connection secret',
+      error: 'invalid, expired or already used connection token',
     });
-    expect((await dispatchNip46(request('connect', [transportPubkey]), client, ctx)).error).toMatch(/secret/);
+    expect((await dispatchNip46(request('connect', [transportPubkey]), client, ctx)).error).toMatch(/token/);
     expect(clients.size).toBe(0);
   });
 
@@ -70,9 +83,16 @@ describe('dispatchNip46', () => {
     expect((await dispatchNip46(request('connect', ['']), client, ctx)).result).toBe('ack');
   });
 
-  it.each(['get_public_key', 'ping', 'switch_relays', 'logout'])('gates %s behind connect', async (method) => {
+  it.each(['get_public_key', 'ping', 'switch_relays', 'logout'])('gates %s through the ACL', async (method) => {
     const { ctx } = context();
-    expect((await dispatchNip46(request(method, []), client, ctx)).error).toMatch(/not connected/);
+    expect((await dispatchNip46(request(method, []), client, ctx)).error).toMatch(/unknown client/);
+  });
+
+  it('authorizes sign_event with the exact kind and event id before any signing round', async () => {
+    const { ctx, authorized, signed } = connected();
+    await dispatchNip46(request('sign_event', [JSON.stringify({ kind: 7, content: '+', tags: [], created_at: 1 })]), client, ctx);
+    expect(authorized).toEqual([{ method: 'sign_event', kind: 7, eventId: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(signed).toHaveLength(1);
   });
 
   it('returns the user pubkey, never the transport pubkey', async () => {
@@ -96,10 +116,10 @@ describe('dispatchNip46', () => {
     expect((await dispatchNip46(request('sign_event', [JSON.stringify({ ...base, pubkey: transportPubkey })]), client, ctx)).error).toMatch(/pubkey/);
   });
 
-  it.each([0, 3, 5, 10002, 10044, 22242, 24133, 27235, 23194])('refuses sensitive kind %i without an explicit grant', async (kind) => {
+  it('answers a request the ACL says to ask about with an error reply and starts no signing round', async () => {
     const { ctx, signed } = connected();
-    const reply = await dispatchNip46(request('sign_event', [JSON.stringify({ kind, content: '', tags: [], created_at: 1 })]), client, ctx);
-    expect(reply.error).toMatch(/sensitive/);
+    const reply = await dispatchNip46(request('sign_event', [JSON.stringify({ kind: 0, content: '', tags: [], created_at: 1 })]), client, ctx);
+    expect(reply).toMatchObject({ id: 'r', result: '', error: expect.stringMatching(/needs operator approval.*sensitive/) });
     expect(signed).toHaveLength(0);
   });
 
@@ -153,8 +173,8 @@ describe('dispatchNip46', () => {
     expect((await dispatchNip46(request('nip44_decrypt', ['4'.repeat(64), 'garbage']), client, ctx)).error).toMatch(/cannot decrypt/);
   });
 
-  it('gates encryption methods behind connect', async () => {
+  it('gates encryption methods through the ACL', async () => {
     const { ctx } = context();
-    expect((await dispatchNip46(request('nip44_decrypt', ['4'.repeat(64), 'ok:x']), client, ctx)).error).toMatch(/not connected/);
+    expect((await dispatchNip46(request('nip44_decrypt', ['4'.repeat(64), 'ok:x']), client, ctx)).error).toMatch(/unknown client/);
   });
 });

@@ -1,4 +1,4 @@
-export { Lab, type LabOptions } from './lab.js';
+export { Lab, LAB_PERMS, type LabOptions } from './lab.js';
 export { buildBunkerUrl } from './bunker-url.js';
 export { ensureLabIdentity, labLayout } from './lab-identity.js';
 export { ENTRY_POINTS, parseStatusLine, startProcess, type ManagedProcess } from './managed-process.js';

@@ -89,7 +89,6 @@ export async function ensureLabIdentity(options: {
         {
           name: identityName,
           transportSecretKey: bytesToHex(randomBytes(32)),
-          connectSecret: bytesToHex(randomBytes(16)),
           encryptionKeys: [bytesToHex(encryptionSecretKey)],
         },
       ],

@@ -1,16 +1,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PASSPHRASE_ENV, readJsonFile, readSecretsFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { AuditLog, openAclDatabase, TokenStore } from '@frostbunker/coordinator';
+import { PASSPHRASE_ENV, readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { buildBunkerUrl } from './bunker-url.js';
 import { readFrostrCredentials } from './frostr-import.js';
 import { ensureLabIdentity, labLayout } from './lab-identity.js';
 import { ENTRY_POINTS, parseStatusLine, startProcess, type ManagedProcess } from './managed-process.js';
 
 const labStateSchema = z.strictObject({ v: z.literal(1), relayPort: z.number().int().min(1).max(65_535) });
-const coordinatorSecretsView = z.object({
-  identities: z.array(z.object({ name: z.string(), connectSecret: z.string() })).min(1),
-});
+/**
+ * What a lab's connection URL permits (NIP-46 perms grammar): every ordinary kind, encryption and
+ * the housekeeping methods. Sensitive kinds still need an explicit grant (the live ACL).
+ */
+export const LAB_PERMS = 'get_public_key,ping,switch_relays,logout,sign_event,nip44_encrypt,nip44_decrypt,nip04_encrypt,nip04_decrypt';
+/** How long a lab's bunker:// token can be redeemed (one client each). */
+const LAB_TOKEN_TTL_SEC = 24 * 3600;
 
 export interface LabOptions {
   /** Data directory; holds one sub-directory per process, plus `logs/`. */
@@ -106,12 +111,21 @@ export class Lab {
       await this.startNode(index);
       progress(`share-node node-${index} running (pid ${this.nodes[index - 1]!.pid})`);
     }
-    const passphrase = this.options.passphrase;
-    const secrets = await readSecretsFile(join(this.layout.coordinatorDir, 'secrets.json'), coordinatorSecretsView, {
-      insecurePlaintext: passphrase === undefined,
-      ...(passphrase === undefined ? {} : { passphrase: async () => passphrase }),
-    });
-    this.bunkerUrl = buildBunkerUrl(this.transportPubkey, this.relayUrls, secrets.identities[0]!.connectSecret);
+    this.bunkerUrl = this.newBunkerUrl();
+  }
+
+  /** A fresh one-time connection token for one more client, as a bunker:// URL. */
+  newBunkerUrl(perms = LAB_PERMS): string {
+    // The coordinator runs WAL with a busy timeout, so a second writer on the same host is fine.
+    const db = openAclDatabase(join(this.layout.coordinatorDir, 'acl.db'));
+    try {
+      const nowSec = () => Math.floor(Date.now() / 1000);
+      const tokens = new TokenStore({ db, audit: new AuditLog(db, { nowSec }), identity: 'default', nowSec });
+      const token = tokens.create({ perms, ttlSec: LAB_TOKEN_TTL_SEC, label: 'lab', actor: 'lab' });
+      return buildBunkerUrl(this.transportPubkey, this.relayUrls, token.secret);
+    } finally {
+      db.close();
+    }
   }
 
   #secretsArgs(): string[] {
