@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { openAclDatabase } from './acl-store/database.js';
 import { TokenStore } from './acl-store/token-store.js';
 import { AuditLog } from './audit/audit-log.js';
+import { ACL_GROUPS, ACL_USAGE, runAclCommand } from './cli-acl.js';
 import { coordinatorConfigSchema, coordinatorSecretsSchema } from './config.js';
 
 /** Without --perms: what a typical client needs, sensitive kinds excluded (they need a grant). */
@@ -28,6 +29,7 @@ const USAGE = `usage: frostbunker <command> --data <coordinator-dir> [--passphra
   token create [--perms p] [--ttl 10m] [--label l]  print a bunker:// URL with a fresh one-time
                                             token whose grants are exactly the perms (NIP-46 grammar,
                                             e.g. sign_event:1,nip44_encrypt; default: ${DEFAULT_TOKEN_PERMS})
+${ACL_USAGE}
   encryption-key show [--identity name]     the current NIP-4e encryption pubkey and the kept old ones
   encryption-key rotate [--identity name]   make a new encryption key; old keys stay to decrypt old messages
 
@@ -42,14 +44,30 @@ async function main(): Promise<number> {
       data: { type: 'string' },
       identity: { type: 'string', default: 'default' },
       perms: { type: 'string' },
-      ttl: { type: 'string', default: '10m' },
+      ttl: { type: 'string' },
       label: { type: 'string', default: 'cli' },
+      reason: { type: 'string', default: 'cli' },
+      for: { type: 'string' },
+      cap: { type: 'string' },
+      n: { type: 'string', default: '20' },
       ...SECRETS_ARG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   });
   const [group, command] = positionals;
+  if (group !== undefined && ACL_GROUPS.has(group) && !values.help) {
+    if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+    return runAclCommand(positionals, {
+      dir: resolve(process.env.INIT_CWD ?? process.cwd(), values.data),
+      identity: values.identity,
+      reason: values.reason,
+      n: Number(values.n),
+      ...(values.for === undefined ? {} : { forSec: parseDurationSec(values.for) }),
+      ...(values.ttl === undefined ? {} : { ttlSec: parseDurationSec(values.ttl) }),
+      ...(values.cap === undefined ? {} : { cap: values.cap }),
+    }, () => Math.floor(Date.now() / 1000));
+  }
   const known = (group === 'encryption-key' && (command === 'show' || command === 'rotate')) || (group === 'token' && command === 'create');
   if (values.help || !known) {
     console.log(USAGE);
@@ -69,7 +87,7 @@ async function main(): Promise<number> {
     try {
       const nowSec = () => Math.floor(Date.now() / 1000);
       const tokens = new TokenStore({ db, audit: new AuditLog(db, { nowSec }), identity: identity.name, nowSec });
-      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl), label: values.label, actor: 'cli' });
+      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl ?? '10m'), label: values.label, actor: 'cli' });
       const query = new URLSearchParams();
       for (const relay of relays) query.append('relay', relay);
       query.set('secret', token.secret);

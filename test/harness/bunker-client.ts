@@ -1,22 +1,24 @@
 import WebSocket from 'ws';
 import { AbstractSimplePool } from 'nostr-tools/abstract-pool';
 import { BunkerSigner, parseBunkerInput } from 'nostr-tools/nip46';
-import { generateSecretKey, verifyEvent } from 'nostr-tools/pure';
+import { generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
 
 /**
  * A real nostr-tools NIP-46 client. INTEROP.md: on Node 20 it needs a pool built with `ws`, and it
  * has no request timeout, so every call in tests goes through `withDeadline`.
  */
-export async function connectBunkerSigner(bunkerUrl: string): Promise<{ signer: BunkerSigner; close(): Promise<void> }> {
+export async function connectBunkerSigner(bunkerUrl: string): Promise<{ signer: BunkerSigner; clientPubkey: string; close(): Promise<void> }> {
   const pointer = await parseBunkerInput(bunkerUrl);
   if (!pointer) throw new Error(`not a bunker URL: ${bunkerUrl}`);
   // `ws` is what nostr-tools expects at run time; its DOM-shaped type differs only in event typing.
   const websocketImplementation = WebSocket as unknown as typeof globalThis.WebSocket;
   const pool = new AbstractSimplePool({ verifyEvent, websocketImplementation, maxWaitForConnection: 5_000 });
-  const signer = BunkerSigner.fromBunker(generateSecretKey(), pointer, { pool });
+  const clientSecret = generateSecretKey();
+  const signer = BunkerSigner.fromBunker(clientSecret, pointer, { pool });
   await withDeadline(signer.connect(), 20_000, 'connect');
   return {
     signer,
+    clientPubkey: getPublicKey(clientSecret),
     async close() {
       await signer.close();
       pool.destroy();
