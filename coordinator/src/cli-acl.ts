@@ -1,12 +1,15 @@
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { checkNodeLogChain, readNodeLogEntries } from '@frostbunker/shared/audit';
 import { decode as decodeNip19 } from 'nostr-tools/nip19';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { parsePerms } from './acl/perms.js';
 import { isTrustLevel } from './acl/trust-level.js';
 import { AclAdmin } from './acl-store/acl-admin.js';
 import { openAclDatabase } from './acl-store/database.js';
+import { AclStore } from './acl-store/acl-store.js';
 import { AuditLog } from './audit/audit-log.js';
+import { reconcileSignatures } from './audit/reconcile.js';
 
 export const ACL_USAGE = `  clients                                   every known client with its trust level and state
   trust <client> paranoid|reasonable|full   set a client's trust level (creates the client)
@@ -15,6 +18,8 @@ export const ACL_USAGE = `  clients                                   every know
   suspend <client> --for 1h                 refuse everything from the client until then
   revoke <client>                           refuse everything from the client, for good
   audit verify | audit tail [--n 20]        check the audit hash chain / show the last changes
+  audit reconcile --node-log <file>...      compare what the share nodes co-signed (their
+                                            node-log.jsonl) with the coordinator's records
     <client>: hex pubkey or npub; every change takes --reason (default "cli") and is audited`;
 
 export const ACL_GROUPS: ReadonlySet<string> = new Set(['clients', 'trust', 'grant', 'deny', 'suspend', 'revoke', 'audit']);
@@ -27,6 +32,7 @@ export interface AclCommandOptions {
   forSec?: number;
   cap?: string;
   n: number;
+  nodeLogs: readonly string[];
 }
 
 /**
@@ -84,6 +90,16 @@ export function runAclCommand(words: readonly string[], options: AclCommandOptio
         admin.revokeSubject(clientPubkey(first), by);
         return ok(`revoked ${first}`);
       case 'audit': {
+        if (first === 'reconcile') {
+          if (options.nodeLogs.length === 0) throw new ConfigError('--node-log', 'name at least one share node log (node-log.jsonl)');
+          const witnesses = options.nodeLogs.map((path) => {
+            const entries = readNodeLogEntries(path);
+            return { label: basename(dirname(path)), entries, chain: checkNodeLogChain(entries) };
+          });
+          const report = reconcileSignatures(new AclStore(db, { nowSec }).signedEventIds(), witnesses);
+          console.log(JSON.stringify(report, null, 2));
+          return report.ok ? 0 : 1;
+        }
         if (first === 'verify') {
           const check = audit.verify();
           console.log(check.ok ? `ok: ${check.entries} entries, head ${check.headHash}` : `BROKEN at seq ${check.brokenAtSeq} (after ${check.entries} good entries)`);

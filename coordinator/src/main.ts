@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { hexToBytes } from '@frostbunker/shared/crypto';
+import { computeEventId, hexToBytes } from '@frostbunker/shared/crypto';
 import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
@@ -70,7 +70,10 @@ async function main(): Promise<void> {
       identity: identity.name,
       userPubkey: signer.groupPubkey,
       encryptionPubkey: keyring.currentPubkey,
-      sign: (event) => signer.sign(event),
+      sign: (event) => {
+        aclStore.logInternalSigning(identity.name, { kind: event.kind, eventId: computeEventId(event) }, 'internal:encryption_key_announcement');
+        return signer.sign(event);
+      },
       publish: (event) => pool.publish(event),
       statePath: join(dir, 'state.json'),
       logger: log,

@@ -1,46 +1,19 @@
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import {
+  checkNodeLogChain,
+  hashNodeLogEntry,
+  NODE_LOG_GENESIS,
+  readNodeLogEntries,
+  type ChainCheck,
+  type NodeLogEntry,
+  type NodeLogRecord,
+} from '@frostbunker/shared/audit';
 
-/** What the node did with a request; one line each, never rewritten. */
-export const nodeLogDecisionSchema = z.enum([
-  'committed',
-  'signed',
-  'refused',
-  'pending',
-  'approved',
-  'approval_denied',
-  'approval_timeout',
-  'frozen',
-  'unfrozen',
-]);
-export type NodeLogDecision = z.infer<typeof nodeLogDecisionSchema>;
+export type { ChainCheck, NodeLogDecision, NodeLogEntry, NodeLogRecord } from '@frostbunker/shared/audit';
 
-const entrySchema = z.strictObject({
-  seq: z.number().int().min(1),
-  atSec: z.number().int().min(0),
-  decision: nodeLogDecisionSchema,
-  sessionId: z.string().optional(),
-  eventId: z.string().optional(),
-  kind: z.number().int().optional(),
-  code: z.string().optional(),
-  reason: z.string().optional(),
-  prevHash: z.string(),
-  hash: z.string(),
-});
-export type NodeLogEntry = z.infer<typeof entrySchema>;
-export type NodeLogRecord = Omit<NodeLogEntry, 'seq' | 'atSec' | 'prevHash' | 'hash'>;
-
-const GENESIS = '0'.repeat(64);
 const DAY_SEC = 86_400;
 
-export interface ChainCheck {
-  ok: boolean;
-  entries: number;
-  /** First line (1-based) whose hash or link does not check out. */
-  brokenAtLine?: number;
-}
 
 /**
  * The share node's own append-only record of every request it saw and what it did (issue 4), each
@@ -50,7 +23,7 @@ export interface ChainCheck {
 export class NodeLog {
   readonly #path: string;
   readonly #nowSec: () => number;
-  #lastHash = GENESIS;
+  #lastHash = NODE_LOG_GENESIS;
   #seq = 0;
   /** First commit time of each event id in the last day, for "events approved per window". */
   readonly #approvedAtSec = new Map<string, number>();
@@ -59,8 +32,8 @@ export class NodeLog {
   private constructor(path: string, nowSec: () => number) {
     this.#path = path;
     this.#nowSec = nowSec;
-    const entries = existsSync(path) ? readEntries(path) : [];
-    this.chainAtOpen = checkChain(entries);
+    const entries = existsSync(path) ? readNodeLogEntries(path) : [];
+    this.chainAtOpen = checkNodeLogChain(entries);
     const last = entries.at(-1);
     if (last) {
       this.#lastHash = last.hash;
@@ -82,7 +55,7 @@ export class NodeLog {
 
   append(record: NodeLogRecord): NodeLogEntry {
     const body = { seq: this.#seq + 1, atSec: this.#nowSec(), ...record, prevHash: this.#lastHash };
-    const entry: NodeLogEntry = { ...body, hash: hashEntry(body) };
+    const entry: NodeLogEntry = { ...body, hash: hashNodeLogEntry(body) };
     const fd = openSync(this.#path, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(entry)}\n`);
@@ -117,46 +90,12 @@ export class NodeLog {
 
   /** Re-reads the whole file and checks every hash and link. */
   verify(): ChainCheck {
-    return checkChain(existsSync(this.#path) ? readEntries(this.#path) : []);
+    return checkNodeLogChain(existsSync(this.#path) ? readNodeLogEntries(this.#path) : []);
   }
 
   /** The last `count` entries, oldest first. */
   tail(count: number): NodeLogEntry[] {
-    return existsSync(this.#path) ? readEntries(this.#path).slice(-count) : [];
+    return existsSync(this.#path) ? readNodeLogEntries(this.#path).slice(-count) : [];
   }
 }
 
-function hashEntry(body: Omit<NodeLogEntry, 'hash'>): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
-}
-
-function readEntries(path: string): NodeLogEntry[] {
-  const entries: NodeLogEntry[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const parsed = entrySchema.safeParse(safeJson(line));
-    // A line that does not parse is kept as a broken link so checkChain reports it.
-    entries.push(parsed.success ? parsed.data : { seq: -1, atSec: 0, decision: 'refused', prevHash: '', hash: '' });
-  }
-  return entries;
-}
-
-function safeJson(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-}
-
-function checkChain(entries: readonly NodeLogEntry[]): ChainCheck {
-  let prev = GENESIS;
-  for (const [index, entry] of entries.entries()) {
-    const { hash, ...body } = entry;
-    if (entry.seq !== index + 1 || entry.prevHash !== prev || hashEntry(body) !== hash) {
-      return { ok: false, entries: entries.length, brokenAtLine: index + 1 };
-    }
-    prev = hash;
-  }
-  return { ok: true, entries: entries.length };
-}

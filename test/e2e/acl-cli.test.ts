@@ -1,5 +1,7 @@
 import { verifyEvent } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openAclDatabase } from '@frostbunker/coordinator';
 import { Lab } from '@frostbunker/deploy/lab';
 import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
 import { frostbunkerCli } from '../harness/frostbunker-cli.js';
@@ -54,5 +56,24 @@ describe('live ACL through the operator CLI (real processes)', () => {
     expect(await cli('audit', 'verify')).toMatch(/^ok: \d+ entries/);
     const tail = await cli('audit', 'tail', '--n', '5');
     for (const action of ['denial.create', 'grant.create', 'subject.suspend', 'subject.revoke']) expect(tail).toContain(action);
+  });
+
+  it('reconciles the coordinator records with the share nodes logs, and catches a deleted record (T2)', async () => {
+    const nodeLogs = lab.layout.nodeDirs.flatMap((d) => ['--node-log', join(d, 'node-log.jsonl')]);
+    const clean = JSON.parse(await cli('audit', 'reconcile', ...nodeLogs)) as { ok: boolean; coordinatorEvents: number };
+    expect(clean).toMatchObject({ ok: true });
+    expect(clean.coordinatorEvents).toBeGreaterThanOrEqual(4); // 10044 announcement + kinds 1, 7, 5
+    // A compromised coordinator deletes the record of one signature.
+    const db = openAclDatabase(join(lab.layout.coordinatorDir, 'acl.db'));
+    const victim = db.prepare<[], { event_id: string }>("SELECT event_id FROM request_log WHERE method = 'sign_event' AND decision = 'allow' AND kind = 7").get()!;
+    db.prepare('DELETE FROM request_log WHERE event_id = ?').run(victim.event_id);
+    db.close();
+    const failure = await cli('audit', 'reconcile', ...nodeLogs).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    const report = JSON.parse(failure!.stdout!) as { unrecorded: { eventId: string }[] };
+    expect(report.unrecorded.map((u) => u.eventId)).toContain(victim.event_id);
   });
 });

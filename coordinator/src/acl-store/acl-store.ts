@@ -86,6 +86,33 @@ export class AclStore {
   }
 
   /**
+   * Records a signature the coordinator asks for itself (the NIP-4e 10044 announcement), so the
+   * request log holds every event the share nodes co-sign and `audit reconcile` can account for it.
+   */
+  logInternalSigning(identity: string, event: { kind: number; eventId: string }, rule: string): void {
+    this.#db.prepare(SQL.insertRequest).run({
+      atSec: this.#nowSec(),
+      identity,
+      clientPubkey: 'coordinator',
+      requestId: `internal:${event.eventId}`,
+      method: 'sign_event',
+      kind: event.kind,
+      eventId: event.eventId,
+      decision: 'allow',
+      rule,
+      grantId: null,
+    });
+  }
+
+  /** Every event id allowed for signing, for `audit reconcile`. */
+  signedEventIds(): Set<string> {
+    const rows = this.#db
+      .prepare<[], { event_id: string }>("SELECT DISTINCT event_id FROM request_log WHERE method = 'sign_event' AND decision = 'allow' AND event_id IS NOT NULL")
+      .all();
+    return new Set(rows.map((row) => row.event_id));
+  }
+
+  /**
    * Loads the rows, asks `decide` for the verdict and appends the request-log row, all in one
    * IMMEDIATE transaction: concurrent requests under a capped grant cannot both see the last unit.
    */
