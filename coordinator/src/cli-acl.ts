@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { checkNodeLogChain, readNodeLogEntries } from '@frostbunker/shared/audit';
@@ -40,6 +41,10 @@ export interface AclCommandOptions {
  * every request, so a change applies to the very next request; each one is audited (AclAdmin).
  */
 export function runAclCommand(words: readonly string[], options: AclCommandOptions, nowSec: () => number): number {
+  // Opening creates the database, so a mistyped --data must fail here rather than report on an empty one.
+  if (!existsSync(join(options.dir, 'config.json'))) {
+    throw new ConfigError('--data', `${options.dir} is not a coordinator directory (no config.json)`);
+  }
   const db = openAclDatabase(join(options.dir, 'acl.db'));
   try {
     const audit = new AuditLog(db, { nowSec });

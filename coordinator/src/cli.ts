@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getPublicKey } from 'nostr-tools/pure';
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
     try {
       const nowSec = () => Math.floor(Date.now() / 1000);
       const tokens = new TokenStore({ db, audit: new AuditLog(db, { nowSec }), identity: identity.name, nowSec });
-      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl ?? '10m'), label: values.label, actor: 'cli' });
+      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl ?? '10m'), label: values.label, actor: `cli:${userInfo().username}` });
       const query = new URLSearchParams();
       for (const relay of relays) query.append('relay', relay);
       query.set('secret', token.secret);
