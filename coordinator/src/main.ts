@@ -6,10 +6,11 @@ import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
-import { fromNodeMessageSchema, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
+import { fromNodeMessageSchema, WINDOWS, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
 import { AclStore } from './acl-store/acl-store.js';
 import { openAclDatabase } from './acl-store/database.js';
+import { ReplayStore } from './acl-store/replay-store.js';
 import { TokenStore } from './acl-store/token-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { loadCoordinatorConfig } from './config.js';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   const db = openAclDatabase(join(dir, 'acl.db'));
   const audit = new AuditLog(db, { nowSec });
   const aclStore = new AclStore(db, { nowSec });
+  const replays = new ReplayStore(db, { windowSec: WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec, nowSec });
   const stops: (() => void)[] = [];
   for (const identity of config.identities) {
     const log = logger.child({ identity: identity.name });
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     });
     const endpoint = new Nip46Endpoint({
       pool,
+      requestDedupe: { firstSighting: (key) => replays.firstSighting(`${identity.name}:${key}`) },
       transportSecretKey: hexToBytes(identity.transportSecretKey),
       logger: log,
       context: {

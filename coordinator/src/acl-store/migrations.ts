@@ -95,4 +95,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX tokens_redeemed_by ON tokens (identity, redeemed_by);
   `,
+  // 4: replay protection that survives a restart (RELIABILITY.md decision 2): (client, request id)
+  // seen inside the request window. Rows older than the window are pruned.
+  `
+  CREATE TABLE seen_requests (
+    request_key TEXT    PRIMARY KEY,
+    seen_at_sec INTEGER NOT NULL
+  );
+  CREATE INDEX seen_requests_age ON seen_requests (seen_at_sec);
+  `,
 ];

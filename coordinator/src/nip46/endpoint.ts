@@ -15,8 +15,15 @@ import { errorReply } from './reply.js';
 
 export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable';
 
+/** Where (client, request id) keys are remembered for the request window; SQLite in production. */
+export interface RequestDedupe {
+  firstSighting(key: string): boolean;
+}
+
 export interface Nip46EndpointOptions {
   pool: RelayPool;
+  /** Default: in memory, bounded (lost on restart); the coordinator passes the SQLite ReplayStore. */
+  requestDedupe?: RequestDedupe;
   transportSecretKey: Uint8Array;
   context: Omit<Nip46Context, 'transportPubkey'>;
   logger: Logger;
@@ -37,7 +44,7 @@ export class Nip46Endpoint {
   readonly #nowMs: () => number;
   /** INTEROP.md: the same request arrives once per relay; replays inside the window are ignored. */
   readonly #eventIds: BoundedTtlSet;
-  readonly #requestIds: BoundedTtlSet;
+  readonly #requestIds: RequestDedupe;
   readonly #dropped: Partial<Record<Nip46DropReason, number>> = {};
   #subscription: { close(): void } | undefined;
 
@@ -48,9 +55,9 @@ export class Nip46Endpoint {
     this.#codec = createNip44Codec(options.transportSecretKey);
     this.#nowMs = options.nowMs ?? Date.now;
     const windowMs = (WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec) * 1000;
-    // @TODO(issue 3) persist for the whole window (RELIABILITY.md decision 2, G17).
+    // Event ids in memory (cheap, before any decryption); request keys persisted by the caller.
     this.#eventIds = new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs });
-    this.#requestIds = new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs });
+    this.#requestIds = options.requestDedupe ?? inMemoryDedupe(new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs }));
   }
 
   start(): void {
@@ -95,7 +102,7 @@ export class Nip46Endpoint {
       return this.#reply(clientPubkey, scheme, errorReply(parsed.requestId, parsed.error));
     }
     const { request } = parsed;
-    if (!this.#requestIds.add(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
+    if (!this.#requestIds.firstSighting(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
     const windowError = this.#checkWindow(event.created_at);
     if (windowError) {
       log.info('nip46 request outside window', { client: clientPubkey, method: request.method, createdAt: event.created_at });
@@ -140,4 +147,8 @@ export class Nip46Endpoint {
     this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
     this.#options.logger.debug('nip46 event dropped', { reason, eventId: event.id, sender: event.pubkey });
   }
+}
+
+function inMemoryDedupe(seen: BoundedTtlSet): RequestDedupe {
+  return { firstSighting: (key) => seen.add(key) };
 }

@@ -93,18 +93,7 @@ export class Lab {
       progress('secrets are stored in plaintext files (--insecure-plaintext): a lab, not a home for a real identity');
     }
 
-    this.coordinator = startProcess({
-      name: 'coordinator',
-      script: ENTRY_POINTS.coordinator,
-      args: ['--data', this.layout.coordinatorDir, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
-      logFile: join(this.options.root, 'logs', 'coordinator.log'),
-      env: this.#childEnv(),
-    });
-    const identityLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'identity', this.options.startTimeoutMs);
-    const status = parseStatusLine(identityLine)!;
-    this.userPubkey = String(status.userPubkey);
-    this.transportPubkey = String(status.transportPubkey);
-    this.encryptionPubkey = String(status.encryptionPubkey);
+    await this.#startCoordinator();
     progress(`coordinator running (pid ${this.coordinator.pid})`);
 
     for (let index = 1; index <= this.options.maxSigners; index++) {
@@ -137,6 +126,28 @@ export class Lab {
     delete env[PASSPHRASE_ENV];
     if (this.options.passphrase !== undefined) env[PASSPHRASE_ENV] = this.options.passphrase;
     return env;
+  }
+
+  async #startCoordinator(): Promise<void> {
+    this.coordinator = startProcess({
+      name: 'coordinator',
+      script: ENTRY_POINTS.coordinator,
+      args: ['--data', this.layout.coordinatorDir, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      logFile: join(this.options.root, 'logs', 'coordinator.log'),
+      env: this.#childEnv(),
+    });
+    const identityLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'identity', this.options.startTimeoutMs);
+    const status = parseStatusLine(identityLine)!;
+    this.userPubkey = String(status.userPubkey);
+    this.transportPubkey = String(status.transportPubkey);
+    this.encryptionPubkey = String(status.encryptionPubkey);
+  }
+
+  /** Stops the coordinator (SIGKILL when `kill`) and starts it again on the same data. */
+  async restartCoordinator(kill = false): Promise<void> {
+    if (kill) this.coordinator.child.kill('SIGKILL');
+    await this.coordinator.stop();
+    await this.#startCoordinator();
   }
 
   /** Starts (or restarts) share node `index` (1-based). */
