@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAclDatabase } from '@frostbunker/coordinator';
 import { Lab } from '@frostbunker/deploy/lab';
 import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
+import { frostbunkerCli } from '../harness/frostbunker-cli.js';
 import { makeTempDir } from '../harness/tmp.js';
 
 const KIND_NIP46 = 24133;
@@ -60,6 +61,9 @@ describe('replayed requests after a coordinator restart (real processes)', () =>
 
     await lab.restartCoordinator(true);
     await lab.waitForQuorum();
+    // G10: every signature the nodes made before the SIGKILL has its request-log row.
+    const nodeLogs = lab.layout.nodeDirs.flatMap((d) => ['--node-log', join(d, 'node-log.jsonl')]);
+    expect(JSON.parse(await frostbunkerCli('audit', 'reconcile', '--data', lab.layout.coordinatorDir, ...nodeLogs))).toMatchObject({ ok: true, unrecorded: [] });
     for (const event of captured) await Promise.any(pool.publish(lab.relayUrls, event));
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
