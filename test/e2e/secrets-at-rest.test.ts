@@ -28,15 +28,18 @@ async function secretsIn(path: string, passphrase: string): Promise<SecretToFind
 }
 
 // RELIABILITY.md G19 at CI size: a lab with sealed secrets signs and decrypts, then every file it
-// wrote (configs, state, node logs, process logs) is scanned for every secret in every encoding.
+// wrote (configs, state, acl.db with its WAL, node logs, process logs) is scanned for every secret
+// in every encoding.
 describe('secrets at rest (sealed lab, real processes)', () => {
   const dir = makeTempDir('sealed');
   const passphrase = `correct horse ${randomBytes(6).toString('hex')} staple`;
   const dmPlaintext = `DM canary ${randomBytes(8).toString('hex')}`;
   let lab: Lab;
+  let tokenSecret = '';
 
   beforeAll(async () => {
     lab = await Lab.start({ root: dir.path, relayPort: 0, passphrase });
+    tokenSecret = new URL(lab.bunkerUrl).searchParams.get('secret')!;
     await lab.waitForQuorum();
     await lab.waitForAnnouncement();
     const client = await connectBunkerSigner(lab.bunkerUrl);
@@ -64,9 +67,14 @@ describe('secrets at rest (sealed lab, real processes)', () => {
   });
 
   it('leaves no secret in any file or log the run wrote (G19)', async () => {
-    const secrets: SecretToFind[] = [{ name: 'passphrase', text: passphrase }, { name: 'decrypted DM', text: dmPlaintext }];
+    // The connection token lives in acl.db (and its -wal/-shm) only as its sha256.
+    const secrets: SecretToFind[] = [
+      { name: 'passphrase', text: passphrase },
+      { name: 'decrypted DM', text: dmPlaintext },
+      { name: 'bunker:// token', bytes: Buffer.from(tokenSecret, 'hex') },
+    ];
     for (const path of secretFiles()) secrets.push(...(await secretsIn(path, passphrase)));
-    expect(secrets.filter((s) => s.bytes).length).toBeGreaterThanOrEqual(9); // 4 coordinator + 2 per node
+    expect(secrets.filter((s) => s.bytes).length).toBeGreaterThanOrEqual(10); // token + 3 coordinator keys + 2 per node
     const report = scanForSecrets([dir.path], secrets);
     console.log(`[figure] G19: ${secrets.length} secrets, ${report.files} files, ${report.bytesScanned} bytes scanned, ${report.hits.length} hits`);
     expect(report.hits).toEqual([]);
