@@ -4,9 +4,12 @@
  * never tweaks, converts noble's byte shapes into our branded hex types, and re-verifies what
  * DESIGN.md says to re-verify: shares against the VSS commitments, every signature share with full
  * point equality on failure, and the final signature with an independent BIP-340 verifier.
+ * The key ceremonies reach the library only through the `@internal` surface at the end of this
+ * file (noble's DKG rounds one and two, and the share scalar); the barrel does not export it.
  */
-import type { FrostPublic, NonceCommitments, Nonces, RNG } from '@noble/curves/abstract/frost.js';
-import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
+import type { DKG_Secret, FrostPublic, NonceCommitments, Nonces, RNG } from '@noble/curves/abstract/frost.js';
+import { schnorr_FROST, secp256k1, secp256k1_hasher } from '@noble/curves/secp256k1.js';
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { CheaterError, FrostbunkerError, ProtocolError } from '../errors.js';
 import type { FrostIdentifier } from '../protocol/brands.js';
 import { assertBytes, bytesToHex, hexToBytes, invalidInput } from './bytes.js';
@@ -19,6 +22,7 @@ import {
   parseGroupPackage,
   type GroupPackage,
 } from './group-package.js';
+import { evaluatePolynomial, scalarToBytes } from './polynomial.js';
 import { RedactedSecret } from './redact.js';
 import { verifySchnorr } from './schnorr.js';
 import { decodePoint, encodePoint } from './vss.js';
@@ -152,6 +156,14 @@ export class SigningShare extends RedactedSecret {
   publicShare(): string {
     return this.#publicShare;
   }
+}
+
+/**
+ * @internal For the key ceremonies (reshare, repair), which need s_i itself: a copy of the secret
+ * bytes that the caller must zero. Not exported from the package barrel.
+ */
+export function signingShareBytes(share: SigningShare): Uint8Array {
+  return Uint8Array.from(shareSecret(share, 'share'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,4 +536,120 @@ export function aggregateSignature(
   const bad = culprits();
   if (bad.length > 0) throw new CheaterError(bad);
   throw new FrostbunkerError('INTERNAL', 'aggregate: invalid signature, yet every signature share verifies');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distributed key generation: the narrow surface dkg.ts builds on (not exported from the barrel)
+// ---------------------------------------------------------------------------------------------
+
+/** noble's round state behind each DkgPolynomial; deleted when discarded. */
+const dkgSecrets = new WeakMap<DkgPolynomial, DKG_Secret>();
+
+/** @internal One participant's secret DKG polynomial (noble's round state); prints `<redacted>`. */
+export class DkgPolynomial extends RedactedSecret {
+  readonly identifier: FrostIdentifier;
+
+  constructor(token: typeof INTERNAL, identifier: FrostIdentifier, secret: DKG_Secret) {
+    super();
+    if (token !== INTERNAL) throw invalidInput('DkgPolynomial', 'construction via dkgCommit()');
+    this.identifier = identifier;
+    dkgSecrets.set(this, secret);
+  }
+}
+
+function liveDkgSecret(polynomial: DkgPolynomial): DKG_Secret {
+  const secret = polynomial instanceof DkgPolynomial ? dkgSecrets.get(polynomial) : undefined;
+  if (secret === undefined) throw invalidInput('polynomial', 'a live DkgPolynomial (not discarded)');
+  return secret;
+}
+
+/**
+ * @internal DKG round one through noble (Komlo–Goldberg 2020, Figure 1, round 1; ZF `dkg::part1`):
+ * a random polynomial of degree threshold−1, its Feldman commitments a_j·G, and a Schnorr proof
+ * of knowledge of a_0 bound to our identifier.
+ */
+export function dkgCommit(
+  identifier: FrostIdentifier,
+  threshold: number,
+  maxSigners: number,
+  rng?: (n: number) => Uint8Array,
+): { polynomial: DkgPolynomial; commitments: string[]; proofOfKnowledge: string } {
+  identifierScalar(identifier, 'identifier');
+  assertSignerCounts(threshold, maxSigners);
+  const round1 = frost.DKG.round1(identifier, { min: threshold, max: maxSigners }, undefined, checkedRng(rng, 'rng'));
+  return {
+    polynomial: new DkgPolynomial(INTERNAL, identifier, round1.secret),
+    commitments: round1.public.commitment.map((c) => bytesToHex(c)),
+    proofOfKnowledge: bytesToHex(round1.public.proofOfKnowledge),
+  };
+}
+
+/** H_dkg's domain separation: contextString || "dkg", as noble and ZF frost-core spell it. */
+const DKG_DST = utf8ToBytes(FROST_CIPHERSUITE + 'dkg');
+
+/**
+ * @internal Checks participant `identifier`'s proof of knowledge of its constant term
+ * (Komlo–Goldberg Figure 1, round 1 step 5; ZF `dkg::verify_proof_of_knowledge`):
+ * c = H_dkg(identifier || φ_0 || R), valid iff R == μ·G − c·φ_0. Our own transcription so that
+ * the failing participant can be named (noble's round2 throws one anonymous error); noble checks
+ * every proof again in dkgEvaluate. Malformed input gives `false`.
+ */
+export function dkgProofIsValid(identifier: unknown, constantCommitment: unknown, proofHex: unknown): boolean {
+  try {
+    const id = identifierScalar(identifier, 'identifier');
+    const phi = decodePoint(constantCommitment, 'commitment');
+    const proof = hexToBytes(proofHex, 64, 'proofOfKnowledge');
+    // TR suite signature encoding (noble adjustTx, ZF frost-secp256k1-tr): x(R) || μ, with R the
+    // even-y point of that x (BIP-340 lift_x).
+    const R = Point.fromBytes(concatBytes(Uint8Array.of(0x02), proof.subarray(0, 32)));
+    const mu = Fn.fromBytes(proof.subarray(32));
+    const c = secp256k1_hasher.hashToScalar(concatBytes(Fn.toBytes(id), phi.toBytes(true), R.toBytes(true)), {
+      DST: DKG_DST,
+    });
+    // Public values only, so variable-time multiplication is fine; full point equality.
+    return Point.BASE.multiplyUnsafe(mu).subtract(phi.multiplyUnsafe(c)).equals(R);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @internal DKG round two through noble (ZF `dkg::part2`): noble re-verifies every other
+ * participant's proof and evaluates our polynomial at each of them; we add f_i(i) for ourselves so
+ * every recipient is served alike. Returns f_i(j) as 32-byte scalars by recipient; the caller owns
+ * and zeroes them. Callable once per polynomial (noble caches round two).
+ */
+export function dkgEvaluate(
+  polynomial: DkgPolynomial,
+  others: readonly { identifier: FrostIdentifier; commitments: readonly string[]; proofOfKnowledge: string }[],
+): Map<FrostIdentifier, Uint8Array> {
+  const secret = liveDkgSecret(polynomial);
+  if (secret.step !== 1 || secret.coefficients === undefined)
+    throw invalidInput('polynomial', 'a DkgPolynomial that has not dealt yet');
+  const packages = others.map((o, i) => ({
+    identifier: o.identifier,
+    commitment: o.commitments.map((c, j) => hexToBytes(c, 33, `others[${i}].commitments[${j}]`)),
+    proofOfKnowledge: hexToBytes(o.proofOfKnowledge, 64, `others[${i}].proofOfKnowledge`),
+  }));
+  let dealt: Record<string, { signingShare: Uint8Array }>;
+  try {
+    dealt = frost.DKG.round2(secret, packages);
+  } catch (cause) {
+    throw new FrostbunkerError('INTERNAL', 'dkg: noble refused round-one packages that passed our checks', { cause });
+  }
+  const out = new Map<FrostIdentifier, Uint8Array>();
+  for (const [recipient, pkg] of Object.entries(dealt)) {
+    out.set(recipient as FrostIdentifier, Uint8Array.from(pkg.signingShare));
+    pkg.signingShare.fill(0); // best effort; also empties noble's round-two cache
+  }
+  out.set(polynomial.identifier, scalarToBytes(evaluatePolynomial(secret.coefficients, secret.identifier)));
+  return out;
+}
+
+/** @internal Erases a DKG polynomial (noble DKG.clean; best effort, bigints may outlive it). */
+export function dkgDiscard(polynomial: DkgPolynomial): void {
+  const secret = polynomial instanceof DkgPolynomial ? dkgSecrets.get(polynomial) : undefined;
+  if (secret === undefined) return;
+  frost.DKG.clean(secret);
+  dkgSecrets.delete(polynomial);
 }

@@ -23,6 +23,24 @@ export {
   type SigningCommitments,
   type SigningPackage,
 } from './frost.js';
+export {
+  CeremonyError,
+  CommitmentMismatchError,
+  SubShare,
+  commitmentEcho,
+  commitmentEchoSchema,
+  commitmentMessageSchema,
+  subShareMessageSchema,
+  type CeremonyKind,
+  type CommitmentEcho,
+  type CommitmentMessage,
+  type Rejection,
+  type SubShareMessage,
+} from './ceremony.js';
+export { DkgState, dealDkg, dkgRound1MessageSchema, finishDkg, startDkg, type DkgRound1Message } from './dkg.js';
+export { PendingRefresh, dealRefresh, finishRefresh, verifyRefresh } from './refresh.js';
+export { PendingReshare, dealReshare, finishReshare, verifyReshare, type ReshareTarget } from './reshare.js';
+export { combineRepair, dealRepair, finishRepair } from './repair.js';
 export { NonceStore, type NonceStoreOptions } from './nonce-store.js';
 export { importFrostrGroup, importFrostrShare } from './frostr-credentials.js';
 export { MIN_SEAL_LOG_N, isSealedFile, openSealed, sealSecret, sealedFileSchema, type SealedFile } from './at-rest.js';
