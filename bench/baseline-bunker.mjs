@@ -1,23 +1,40 @@
 // A minimal single-key NIP-46 bunker, the bench's baseline: what a NIP-46 round trip costs with
-// no threshold signing behind it. nostr-tools only (pure, nip44, AbstractSimplePool on ws), one
-// conversation key cached per client, one key signing everything. Not for real use: it signs any
-// event for any client that knows the connect secret, and keeps nothing on disk.
+// no threshold signing behind it. nostr-tools (nip44, AbstractSimplePool on ws), one conversation
+// key cached per client, one key signing everything. Not for real use: it signs any event for any
+// client that knows the connect secret, and keeps nothing on disk.
 //
-//   node bench/baseline-bunker.mjs --relay ws://127.0.0.1:PORT [--relay …]
+//   node bench/baseline-bunker.mjs --relay ws://127.0.0.1:PORT [--relay …] [--crypto pure|wasm]
+//
+// --crypto pure (default): nostr-tools' pure-JS finalizeEvent / verifyEvent, what a typical
+// single-key bunker runs. --crypto wasm: frostbunker's own event signer (shared/dist/nostr,
+// libsecp256k1 in WebAssembly) for its events and the pool's checks, so the threshold bunker can
+// also be compared with a single-key one on the same fast crypto (issue 9: "so nothing is hidden").
 //
 // Prints one line on stdout, `bunker://<pubkey>?relay=…&secret=…`, once its subscription is live
 // (EOSE); logs to stderr. SIGTERM or SIGINT stops it.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { AbstractSimplePool, WebSocket, finalizeEvent, generateSecretKey, getPublicKey, nip44, verifyEvent } from './nostr.mjs';
+import * as pure from './nostr.mjs';
+import { AbstractSimplePool, WebSocket, generateSecretKey, getPublicKey, nip44 } from './nostr.mjs';
 
 const KIND_NIP46 = 24133;
 
-const { values } = parseArgs({ options: { relay: { type: 'string', multiple: true } }, strict: true });
+const { values } = parseArgs({
+  options: { relay: { type: 'string', multiple: true }, crypto: { type: 'string', default: 'pure' } },
+  strict: true,
+});
 const relays = values.relay ?? [];
-if (relays.length === 0) {
-  process.stderr.write('usage: baseline-bunker.mjs --relay <ws-url> [--relay …]\n');
+if (relays.length === 0 || !['pure', 'wasm'].includes(values.crypto)) {
+  process.stderr.write('usage: baseline-bunker.mjs --relay <ws-url> [--relay …] [--crypto pure|wasm]\n');
   process.exit(2);
+}
+const { finalizeEvent, verifyEvent } = values.crypto === 'wasm' ? await loadEventSigner() : pure;
+
+/** frostbunker's event signer, loaded only for --crypto wasm so the pure baseline stays nostr-tools only. */
+async function loadEventSigner() {
+  const signer = await import('../shared/dist/nostr/event-signer.js');
+  await signer.initEventSigner();
+  return signer;
 }
 
 // NIP-46 lets the remote-signer key differ from the user key; frostbunker's do, so these do too.

@@ -10,4 +10,10 @@ export {
   dealerKeygen,
   signShare,
 } from '../shared/dist/crypto/index.js';
+// Our event signer (libsecp256k1 in WebAssembly), for the floors; the baseline bunker loads it itself.
+export {
+  finalizeEvent as wasmFinalizeEvent,
+  initEventSigner,
+  verifyEvent as wasmVerifyEvent,
+} from '../shared/dist/nostr/event-signer.js';
 export * from './nostr.mjs';

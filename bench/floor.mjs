@@ -13,9 +13,12 @@ import {
   finalizeEvent,
   generateSecretKey,
   getPublicKey,
+  initEventSigner,
   nip44,
   signShare,
   verifyEvent,
+  wasmFinalizeEvent,
+  wasmVerifyEvent,
 } from './deps.mjs';
 import { median } from './stats.mjs';
 
@@ -62,23 +65,33 @@ export function frostFloor({ threshold, maxSigners, iterations }) {
   };
 }
 
-/** The single-key and NIP-46 building blocks, for scale (medians in ms). */
-export function nostrFloor({ iterations }) {
+/**
+ * The single-key and NIP-46 building blocks, for scale (medians in ms): event signing and
+ * verification both with nostr-tools' pure JS and with our WebAssembly event signer.
+ */
+export async function nostrFloor({ iterations }) {
+  await initEventSigner();
   const secretKey = generateSecretKey();
   const peerPubkey = getPublicKey(generateSecretKey());
   const template = () => ({ kind: 1, created_at: Math.floor(Date.now() / 1000), tags: [], content: `floor ${Math.random()}` });
   const conversationKey = nip44.getConversationKey(secretKey, peerPubkey);
-  const samples = { finalize: [], pubkey: [], verify: [], nip44: [], ecdh: [] };
+  const samples = { finalize: [], pubkey: [], verify: [], wasmFinalize: [], wasmVerify: [], nip44: [], ecdh: [] };
   for (let i = 0; i < WARMUP + iterations; i++) {
     const [finalizeMs, signed] = time(() => finalizeEvent(template(), secretKey));
     const [pubkeyMs] = time(() => getPublicKey(secretKey));
     const [verifyMs] = time(() => verifyEvent(JSON.parse(JSON.stringify(signed)))); // a fresh object: nostr-tools caches the verdict on it
+    // Each signature verified once: our verifier remembers signatures it has already checked.
+    const [wasmFinalizeMs, wasmSigned] = time(() => wasmFinalizeEvent(template(), secretKey));
+    const [wasmVerifyMs, wasmValid] = time(() => wasmVerifyEvent(JSON.parse(JSON.stringify(wasmSigned))));
+    if (!wasmValid) throw new Error('floor: the WebAssembly event signer did not verify its own event');
     const [nip44Ms] = time(() => nip44.decrypt(nip44.encrypt(JSON.stringify(signed), conversationKey), conversationKey));
     const [ecdhMs] = time(() => nip44.getConversationKey(secretKey, peerPubkey));
     if (i < WARMUP) continue;
     samples.finalize.push(finalizeMs);
     samples.pubkey.push(pubkeyMs);
     samples.verify.push(verifyMs);
+    samples.wasmFinalize.push(wasmFinalizeMs);
+    samples.wasmVerify.push(wasmVerifyMs);
     samples.nip44.push(nip44Ms);
     samples.ecdh.push(ecdhMs);
   }
@@ -87,6 +100,8 @@ export function nostrFloor({ iterations }) {
     finalizeEventMs: median(samples.finalize),
     getPublicKeyMs: median(samples.pubkey),
     verifyEventMs: median(samples.verify),
+    wasmFinalizeEventMs: median(samples.wasmFinalize),
+    wasmVerifyEventMs: median(samples.wasmVerify),
     nip44RoundTripCachedKeyMs: median(samples.nip44),
     conversationKeyMs: median(samples.ecdh),
   };

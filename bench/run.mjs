@@ -1,5 +1,6 @@
 // `pnpm bench`: frostbunker's benchmark (issue 9, the measuring part). Starts one embedded relay,
-// the single-key baseline bunker (bench/baseline-bunker.mjs) and, in turn, a 2-of-3 and a 3-of-5
+// two single-key baseline bunkers (bench/baseline-bunker.mjs: nostr-tools' pure-JS crypto, and
+// frostbunker's own WebAssembly event signer) and, in turn, a 2-of-3 and a 3-of-5
 // lab (coordinator and share nodes as separate processes), drives them all with nostr-tools
 // BunkerSigner clients from this process, prints a table and writes bench/results/<time>.json.
 // Figures are printed, never asserted (RELIABILITY.md). See bench/README.md.
@@ -35,6 +36,13 @@ const CONFIGS = [
 ];
 /** Share-node policy for the bench: the defaults, with rate limits out of the way (60/min by default). */
 const BENCH_POLICY = { rateLimits: { perMinute: 1_000_000_000, perHour: 1_000_000_000, perDay: 1_000_000_000 } };
+/**
+ * What each lab is measured against, in the same run: a single-key bunker on nostr-tools' pure-JS
+ * crypto (what a typical bunker runs), and one on the same WebAssembly event signer as ours
+ * (issue 9: "the ratio against a single-key bunker using the same fast crypto as ours").
+ */
+const SIDES = ['threshold', 'baseline', 'baselineFast'];
+const SIDE_LABEL = { baseline: 'baseline (single key, pure JS)', baselineFast: 'baseline (single key, same wasm)' };
 
 const USAGE = `usage: pnpm bench [--quick] [--n N] [--duration SEC] [--concurrency 1,8,32] [--floor-iterations N] [--only 2-of-3|3-of-5] [--keep]
   --n N               interleaved sign requests per side for latency (default 60; --quick 15)
@@ -192,13 +200,14 @@ async function signOnce(client) {
 // Phases
 // ---------------------------------------------------------------------------------------------
 
-/** N sequential requests per side, alternating threshold, baseline, threshold, … (the machine drifts). */
-async function measureLatency(threshold, baseline, n, processes) {
+/** N sequential requests per side, in turn threshold, baseline, fast baseline, threshold, … (the machine drifts). */
+async function measureLatency(clients, n, processes) {
   const before = cpuSnapshot(processes);
-  const samples = { threshold: [], baseline: [] };
-  const errors = { threshold: [], baseline: [] };
+  const samples = Object.fromEntries(SIDES.map((side) => [side, []]));
+  const errors = Object.fromEntries(SIDES.map((side) => [side, []]));
   for (let i = 0; i < n; i++) {
-    for (const [side, client] of [['threshold', threshold], ['baseline', baseline]]) {
+    for (const side of SIDES) {
+      const client = clients[side];
       try {
         samples[side].push(await signOnce(client));
       } catch (error) {
@@ -210,8 +219,7 @@ async function measureLatency(threshold, baseline, n, processes) {
   const coresUsed = Object.values(cpu.perProcess).reduce((a, b) => a + b, 0) / cpu.wallMs;
   return {
     machine: { seconds: cpu.wallMs / 1000, coresUsed, otherCores: otherCores(cpu.machineBusy, coresUsed), machineBusy: cpu.machineBusy },
-    threshold: { ...summarize(samples.threshold), errors: errors.threshold.length, firstError: errors.threshold[0] },
-    baseline: { ...summarize(samples.baseline), errors: errors.baseline.length, firstError: errors.baseline[0] },
+    ...Object.fromEntries(SIDES.map((side) => [side, { ...summarize(samples[side]), errors: errors[side].length, firstError: errors[side][0] }])),
     samplesMs: samples,
   };
 }
@@ -306,6 +314,12 @@ function coordinatorBreakdown(logPath, offset) {
   };
 }
 
+const ratios = (threshold, baseline) => ({
+  p50: threshold.p50 / baseline.p50,
+  p95: threshold.p95 / baseline.p95,
+  p99: threshold.p99 / baseline.p99,
+});
+
 const fileSize = (path) => {
   try {
     return statSync(path).size;
@@ -337,26 +351,27 @@ async function runLab(config, shared, options) {
     { name: 'coordinator', pid: lab.coordinator.pid },
     ...lab.nodes.map((node) => ({ name: node.name, pid: node.pid })),
     { name: 'baseline', pid: shared.baseline.pid },
+    { name: 'baseline-fast', pid: shared.baselineFast.pid },
   ];
+  const clients = { threshold: client, baseline: shared.baselineClient, baselineFast: shared.baselineFastClient };
 
   progress(`${name}: warming up (${options.warmup} signatures per side)`);
   for (let i = 0; i < options.warmup; i++) {
-    await signOnce(client);
-    await signOnce(shared.baselineClient);
+    for (const side of SIDES) await signOnce(clients[side]);
   }
 
   progress(`${name}: latency, ${options.n} sign_event per side, interleaved`);
   const logPath = join(root, 'logs', 'coordinator.log');
   const logOffset = fileSize(logPath);
-  const latency = await measureLatency(client, shared.baselineClient, options.n, processes);
+  const latency = await measureLatency(clients, options.n, processes);
   await sleep(300); // the coordinator's stderr reaches its log file through this process
   const inside = coordinatorBreakdown(logPath, logOffset);
 
-  const throughput = { threshold: [], baseline: [] };
+  const throughput = Object.fromEntries(SIDES.map((side) => [side, []]));
   for (const concurrency of options.concurrency) {
-    for (const [side, sideClient] of [['threshold', client], ['baseline', shared.baselineClient]]) {
+    for (const side of SIDES) {
       progress(`${name}: throughput, ${side}, concurrency ${concurrency}, ${options.durationMs / 1000} s`);
-      throughput[side].push(await measureThroughput(sideClient, concurrency, options.durationMs, processes));
+      throughput[side].push(await measureThroughput(clients[side], concurrency, options.durationMs, processes));
     }
   }
 
@@ -376,20 +391,19 @@ async function runLab(config, shared, options) {
       what: 'sign_event end to end at concurrency 1, ms: BunkerSigner.signEvent() call → verified signed event back (client NIP-44 + sign, relay, bunker, relay, client verify)',
       threshold: latency.threshold,
       baseline: latency.baseline,
-      ratio: {
-        p50: latency.threshold.p50 / latency.baseline.p50,
-        p95: latency.threshold.p95 / latency.baseline.p95,
-        p99: latency.threshold.p99 / latency.baseline.p99,
-      },
+      baselineFast: latency.baselineFast,
+      /** threshold / pure-JS single-key baseline, per percentile. */
+      ratio: ratios(latency.threshold, latency.baseline),
+      /** threshold / single-key baseline on the same WebAssembly event signer, per percentile. */
+      ratioFast: ratios(latency.threshold, latency.baselineFast),
       machine: latency.machine,
       samplesMs: latency.samplesMs,
     },
     insideCoordinator: inside,
     throughput: {
       what: 'closed loop: c workers sign back to back for the step duration; signatures per second of wall time; CPU from /proc/<pid>/stat utime+stime over the step, per signature',
-      threshold: throughput.threshold,
-      baseline: throughput.baseline,
-      saturation: { threshold: saturation(throughput.threshold), baseline: saturation(throughput.baseline) },
+      ...throughput,
+      saturation: Object.fromEntries(SIDES.map((side) => [side, saturation(throughput[side])])),
     },
     peakRssMiB: peakRss,
   };
@@ -416,13 +430,18 @@ function render(result) {
 
   out.push('');
   out.push('1. sign_event end-to-end latency at concurrency 1, ms (nostr-tools BunkerSigner → relay → bunker → relay → client)');
-  out.push('   threshold and baseline requests interleaved one for one in the same run; p99 of n samples is close to the max');
+  out.push('   threshold and both baselines interleaved one for one in the same run; p99 of n samples is close to the max;');
+  out.push('   "pure JS" = nostr-tools finalizeEvent/verifyEvent, "same wasm" = our libsecp256k1 WebAssembly event signer');
   const latencyRows = [];
   for (const lab of result.labs) {
-    const { threshold: t, baseline: b, ratio } = lab.latency;
-    latencyRows.push([`${lab.name} threshold`, t.n, fmt(t.p50), fmt(t.p95), fmt(t.p99), fmt(t.mean), fmt(t.min), fmt(t.max), t.errors]);
-    latencyRows.push([`baseline (single key)`, b.n, fmt(b.p50), fmt(b.p95), fmt(b.p99), fmt(b.mean), fmt(b.min), fmt(b.max), b.errors]);
-    latencyRows.push([`ratio ${lab.name}/baseline`, '', `${fmt(ratio.p50)}x`, `${fmt(ratio.p95)}x`, `${fmt(ratio.p99)}x`, '', '', '', '']);
+    const { ratio, ratioFast } = lab.latency;
+    for (const side of SIDES) {
+      const l = lab.latency[side];
+      const label = side === 'threshold' ? `${lab.name} threshold` : SIDE_LABEL[side];
+      latencyRows.push([label, l.n, fmt(l.p50), fmt(l.p95), fmt(l.p99), fmt(l.mean), fmt(l.min), fmt(l.max), l.errors]);
+    }
+    latencyRows.push([`ratio ${lab.name}/pure-JS baseline`, '', `${fmt(ratio.p50)}x`, `${fmt(ratio.p95)}x`, `${fmt(ratio.p99)}x`, '', '', '', '']);
+    latencyRows.push([`ratio ${lab.name}/same-wasm baseline`, '', `${fmt(ratioFast.p50)}x`, `${fmt(ratioFast.p95)}x`, `${fmt(ratioFast.p99)}x`, '', '', '', '']);
   }
   out.push(table(['', 'n', 'p50', 'p95', 'p99', 'mean', 'min', 'max', 'errors'], latencyRows));
   for (const lab of result.labs) {
@@ -453,10 +472,10 @@ function render(result) {
   out.push('2. throughput, closed loop: signatures per second (under that load: latency p50 / p99 ms; cores used by bench processes + others)');
   const throughputRows = [];
   for (const lab of result.labs) {
-    for (const side of ['threshold', 'baseline']) {
+    for (const side of SIDES) {
       const steps = lab.throughput[side];
       throughputRows.push([
-        side === 'threshold' ? `${lab.name} threshold` : `baseline (${lab.name} run)`,
+        side === 'threshold' ? `${lab.name} threshold` : `${SIDE_LABEL[side]}`,
         ...steps.map((s) => `${fmt(s.perSecond)}/s (${fmt(s.latencyMs.p50, 0)}/${fmt(s.latencyMs.p99, 0)} ms; ${cores(s.coresUsed)}+${cores(s.otherCores)})${s.errors ? ` ${s.errors} err` : ''}`),
         lab.throughput.saturation[side].text,
       ]);
@@ -470,10 +489,10 @@ function render(result) {
   for (const lab of result.labs) {
     const names = lab.processes.map((p) => p.name);
     const rows = [];
-    for (const side of ['threshold', 'baseline']) {
+    for (const side of SIDES) {
       for (const step of lab.throughput[side]) {
         rows.push([
-          `${side === 'threshold' ? lab.name : 'baseline'} c=${step.concurrency}`,
+          `${side === 'threshold' ? lab.name : side === 'baseline' ? 'baseline' : 'baseline-fast'} c=${step.concurrency}`,
           ...names.map((n) => fmt(step.cpuMsPerSignature[n], 2)),
           fmt(step.cpuMsPerSignatureTotal, 2),
         ]);
@@ -483,12 +502,14 @@ function render(result) {
     const floor = result.floors.frost.find((f) => f.threshold === lab.threshold && f.maxSigners === lab.maxSigners);
     const first = lab.throughput.threshold[0];
     const base = lab.throughput.baseline[0];
-    if (floor && first && base) {
+    const baseFast = lab.throughput.baselineFast[0];
+    if (floor && first && base && baseFast) {
       const share = (pick) => fmt((100 * pick(first.cpuMsPerSignature)) / first.cpuMsPerSignatureTotal, 0);
       const nodes = (per) => Object.entries(per).filter(([n]) => n.startsWith('node-')).reduce((a, [, v]) => a + v, 0);
       out.push(
         `   ${lab.name} c=${first.concurrency}: ${fmt(first.cpuMsPerSignatureTotal, 0)} ms CPU per signature = ${fmt(first.cpuMsPerSignatureTotal / floor.totalMs)}x the in-process FROST floor ` +
-          `(${fmt(floor.totalMs, 1)} ms) and ${fmt(first.cpuMsPerSignatureTotal / base.cpuMsPerSignatureTotal)}x the baseline's; ` +
+          `(${fmt(floor.totalMs, 1)} ms), ${fmt(first.cpuMsPerSignatureTotal / base.cpuMsPerSignatureTotal)}x the pure-JS baseline's, ` +
+          `${fmt(first.cpuMsPerSignatureTotal / baseFast.cpuMsPerSignatureTotal)}x the same-wasm baseline's; ` +
           `relay ${share((p) => p.relay)} %, coordinator ${share((p) => p.coordinator)} %, share nodes ${share(nodes)} %, client ${share((p) => p.client)} %`,
       );
     }
@@ -502,9 +523,11 @@ function render(result) {
     `(min ${fmt(f.totalMinMs, 2)}) commit ${fmt(f.commitEachMs, 2)} x${f.threshold}, package ${fmt(f.signingPackageMs, 2)}, signShare (incl. its own check) ${fmt(f.signShareEachMs, 2)} x${f.threshold}, aggregate (incl. verify) ${fmt(f.aggregateMs, 2)}`,
   ]);
   const n = result.floors.nostr;
-  floorRows.push(['single key: finalizeEvent', fmt(n.finalizeEventMs, 2), 'getPublicKey + event id + BIP-340 sign, which noble follows with a verify (per signed event)']);
+  floorRows.push(['finalizeEvent, nostr-tools', fmt(n.finalizeEventMs, 2), 'getPublicKey + event id + BIP-340 sign, pure JS (the bench client and the pure-JS baseline)']);
   floorRows.push(['  of which getPublicKey', fmt(n.getPublicKeyMs, 2), 'finalizeEvent derives the pubkey again for each event']);
-  floorRows.push(['verifyEvent', fmt(n.verifyEventMs, 2), 'id hash + BIP-340 verify (the relay and each receiver, per event)']);
+  floorRows.push(['verifyEvent, nostr-tools', fmt(n.verifyEventMs, 2), 'id hash + BIP-340 verify, pure JS (the bench client and the pure-JS baseline)']);
+  floorRows.push(['finalizeEvent, ours (wasm)', fmt(n.wasmFinalizeEventMs, 2), 'the same with libsecp256k1 in WebAssembly (shared/src/nostr/event-signer.ts): every frostbunker event']);
+  floorRows.push(['verifyEvent, ours (wasm)', fmt(n.wasmVerifyEventMs, 2), 'the same with libsecp256k1 in WebAssembly: the relay, the pools and the transports']);
   floorRows.push(['NIP-44 encrypt + decrypt', fmt(n.nip44RoundTripCachedKeyMs, 2), 'cached conversation key, a signed event as plaintext']);
   floorRows.push(['NIP-44 conversation key', fmt(n.conversationKeyMs, 2), 'the ECDH a per-peer cache saves']);
   floorRows.push(['append + fsync', fmt(result.floors.fsync.appendFsyncMs, 3), 'one ~300-byte line in the labs\' temp directory (share-node log: 2 per co-signature)']);
@@ -519,7 +542,8 @@ function render(result) {
   const rssRows = [
     ['client (this process)', fmt(result.peakRssMiB.client)],
     ['relay (whole run)', fmt(result.peakRssMiB.relay)],
-    ['baseline bunker (whole run)', fmt(result.peakRssMiB.baseline)],
+    ['baseline bunker, pure JS (whole run)', fmt(result.peakRssMiB.baseline)],
+    ['baseline bunker, same wasm (whole run)', fmt(result.peakRssMiB.baselineFast)],
   ];
   for (const lab of result.labs) {
     for (const [processName, mib] of Object.entries(lab.peakRssMiB)) rssRows.push([`${lab.name} ${processName}`, fmt(mib)]);
@@ -529,14 +553,15 @@ function render(result) {
   const errors = result.labs.flatMap((lab) => [
     lab.latency.threshold.firstError && `${lab.name} latency: ${lab.latency.threshold.firstError}`,
     lab.latency.baseline.firstError && `${lab.name} baseline latency: ${lab.latency.baseline.firstError}`,
-    ...[...lab.throughput.threshold, ...lab.throughput.baseline].map((s) => s.firstError && `${lab.name} c=${s.concurrency}: ${s.firstError}`),
+    lab.latency.baselineFast.firstError && `${lab.name} fast baseline latency: ${lab.latency.baselineFast.firstError}`,
+    ...SIDES.flatMap((side) => lab.throughput[side].map((s) => s.firstError && `${lab.name} ${side} c=${s.concurrency}: ${s.firstError}`)),
   ]).filter(Boolean);
   if (errors.length > 0) {
     out.push('');
     out.push('errors (first of each phase):');
     for (const error of errors) out.push(`  ${error}`);
   }
-  const phases = result.labs.flatMap((lab) => [lab.latency.machine, ...lab.throughput.threshold, ...lab.throughput.baseline]);
+  const phases = result.labs.flatMap((lab) => [lab.latency.machine, ...SIDES.flatMap((side) => lab.throughput[side])]);
   const measuredSeconds = phases.reduce((a, p) => a + p.seconds, 0);
   const others = phases.reduce((a, p) => a + p.otherCores * p.seconds, 0) / measuredSeconds;
   out.push('');
@@ -582,11 +607,11 @@ async function main() {
   progress(`floors: FROST ${options.configs.map((c) => `${c.threshold}-of-${c.maxSigners}`).join(', ')}, single key, NIP-44, fsync (${options.floorIterations} iterations each)`);
   const floors = {
     frost: options.configs.map((config) => ({ ...config, ...frostFloor({ ...config, iterations: options.floorIterations }) })),
-    nostr: nostrFloor({ iterations: options.floorIterations }),
+    nostr: await nostrFloor({ iterations: options.floorIterations }),
     fsync: { ...fsyncFloor({ dir: running.tmp, iterations: options.floorIterations }), filesystemOf: running.tmp },
   };
 
-  progress('starting the relay and the baseline bunker');
+  progress('starting the relay and the two baseline bunkers');
   const relay = started(
     startProcess({
       name: 'relay',
@@ -604,14 +629,29 @@ async function main() {
       logFile: join(running.tmp, 'logs', 'baseline.log'),
     }),
   );
+  const baselineFast = started(
+    startProcess({
+      name: 'baseline-fast',
+      script: join(BENCH_DIR, 'baseline-bunker.mjs'),
+      args: ['--relay', relayUrl, '--crypto', 'wasm'],
+      logFile: join(running.tmp, 'logs', 'baseline-fast.log'),
+    }),
+  );
   const baselineUrl = (await baseline.waitForLine((l) => l.startsWith('bunker://'), 30_000)).trim();
   const baselineClient = await connectClient(baselineUrl, 'baseline');
-  const shared = { relay, relayUrl, baseline, baselineClient };
+  const baselineFastUrl = (await baselineFast.waitForLine((l) => l.startsWith('bunker://'), 30_000)).trim();
+  const baselineFastClient = await connectClient(baselineFastUrl, 'baseline-fast');
+  const shared = { relay, relayUrl, baseline, baselineClient, baselineFast, baselineFastClient };
 
   const labs = [];
   for (const config of options.configs) labs.push(await runLab(config, shared, options));
 
-  const peakRss = { client: peakRssMiB(process.pid), relay: peakRssMiB(relay.pid), baseline: peakRssMiB(baseline.pid) };
+  const peakRss = {
+    client: peakRssMiB(process.pid),
+    relay: peakRssMiB(relay.pid),
+    baseline: peakRssMiB(baseline.pid),
+    baselineFast: peakRssMiB(baselineFast.pid),
+  };
   await cleanup();
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

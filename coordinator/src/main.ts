@@ -5,7 +5,7 @@ import { computeEventId, hexToBytes } from '@frostbunker/shared/crypto';
 import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
-import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
+import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import { fromNodeMessageSchema, WINDOWS, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
 import { AclStore } from './acl-store/acl-store.js';
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const status = (event: string, fields: Record<string, unknown>) =>
     process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
 
+  await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
   const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
   const members = new Set(config.identities.flatMap((i) => i.signing.members.map((m) => m.nodePubkey)));
   const transport = new RelayTransport<FromNodeMessage, ToNodeMessage>({

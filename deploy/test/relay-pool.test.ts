@@ -1,13 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { startLocalRelay } from '../src/relay/index.js';
 import { RelayPool } from '../../shared/src/transport/index.js';
 import type { NostrEvent } from '../../shared/src/nostr/event.js';
 import { KIND_FROSTBUNKER_NODE } from '../../shared/src/nostr/kinds.js';
+import { initEventSigner } from '../../shared/src/nostr/event-signer.js';
 import { sleep, waitFor } from '../../shared/test/transport/conformance.js';
 import { freePort, startHostileRelay } from './helpers/raw-client.js';
 
 const nowSec = () => Math.floor(Date.now() / 1000);
+
+// As each main.ts does before it builds a pool.
+beforeAll(() => initEventSigner());
 const signed = (content: string) =>
   finalizeEvent({ kind: KIND_FROSTBUNKER_NODE, content, tags: [], created_at: nowSec() }, generateSecretKey());
 

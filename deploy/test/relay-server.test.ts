@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
+import { EventUtils, type Event } from '@nostr-relay/common';
 import { startLocalRelay, type LocalRelay } from '../src/relay/index.js';
 import { openRawClient, type RawClient } from './helpers/raw-client.js';
 
@@ -9,6 +10,9 @@ const KIND_METADATA = 0;
 const nowSec = () => Math.floor(Date.now() / 1000);
 /** Drops nostr-tools' `verified` symbol so an event compares equal to its wire form. */
 const wire = (event: object): unknown => JSON.parse(JSON.stringify(event));
+
+// Taken before any relay in this file starts (vitest gives each file its own modules).
+const pureJsIsSigValid = EventUtils.isSigValid;
 
 const isOk = (eventId: string) => (frame: unknown[]) => frame[0] === 'OK' && frame[1] === eventId;
 const isEose = (subscriptionId: string) => (frame: unknown[]) => frame[0] === 'EOSE' && frame[1] === subscriptionId;
@@ -52,6 +56,16 @@ describe('startLocalRelay', () => {
     const tampered = { ...sign(KIND_TEXT_NOTE, 'original'), content: 'tampered' };
     client.send(['EVENT', tampered]);
     expect(await client.next(isOk(tampered.id))).toEqual(['OK', tampered.id, false, 'invalid: id is wrong']);
+  });
+
+  it('checks signatures with libsecp256k1 in WebAssembly, not the pure-JS default (issue 9)', async () => {
+    track(await startLocalRelay());
+    expect(EventUtils.isSigValid).not.toBe(pureJsIsSigValid);
+    const valid = wire(sign(KIND_TEXT_NOTE, 'fast check')) as Event;
+    expect(EventUtils.isSigValid(valid)).toBe(true);
+    const flipped = `${valid.sig.slice(0, -1)}${valid.sig.endsWith('0') ? '1' : '0'}`;
+    expect(EventUtils.isSigValid({ ...valid, sig: flipped })).toBe(false);
+    expect(EventUtils.isSigValid({ ...valid, content: 'changed' })).toBe(false);
   });
 
   it('answers OK false, not silence, to a malformed EVENT whose id is readable', async () => {

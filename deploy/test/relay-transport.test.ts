@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { finalizeEvent, generateSecretKey, getEventHash, getPublicKey } from 'nostr-tools/pure';
 import { startLocalRelay, type LocalRelay } from '../src/relay/index.js';
 // The shared sources, not `@frostbunker/shared/transport`: that export points at dist/, which only
 // exists after `tsc -b`; vitest runs the sources directly.
 import { RelayPool, RelayTransport, type RelayPoolOptions } from '../../shared/src/transport/index.js';
 import { KIND_FROSTBUNKER_NODE } from '../../shared/src/nostr/kinds.js';
+import { initEventSigner } from '../../shared/src/nostr/event-signer.js';
 import type { NostrEvent } from '../../shared/src/nostr/event.js';
 import { xOnlyPubkeySchema, type XOnlyPubkey } from '../../shared/src/protocol/brands.js';
 import {
@@ -17,6 +18,9 @@ import {
 import { freePort, openRawClient, startHostileRelay } from './helpers/raw-client.js';
 
 const nowSec = () => Math.floor(Date.now() / 1000);
+
+// As each main.ts does before it builds a pool or a transport.
+beforeAll(() => initEventSigner());
 
 interface Peer {
   readonly secretKey: Uint8Array;

@@ -5,7 +5,7 @@ import { groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
 import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
-import { KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
+import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import { toNodeMessageSchema, type FromNodeMessage, type ToNodeMessage } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
 import { loadShareNodeConfig } from './config.js';
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   const policies = await PolicyStore.open(join(dir, 'policy.json'), logger, { enrolledEncryptionPubkeys: config.encryptionPubkeys });
   policies.watch();
 
+  await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
   const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
   // Only the enrolled coordinator may talk to this node; junk from others costs no ECDH.
   const transport = new RelayTransport<ToNodeMessage, FromNodeMessage>({

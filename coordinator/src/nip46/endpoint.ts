@@ -1,7 +1,7 @@
-import { finalizeEvent, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
+import { getPublicKey, type NostrEvent } from 'nostr-tools/pure';
 import * as nip04 from 'nostr-tools/nip04';
 import type { Logger } from '@frostbunker/shared/logger';
-import { createNip44Codec, KIND_NIP46 } from '@frostbunker/shared/nostr';
+import { createNip44Codec, finalizeEvent, KIND_NIP46 } from '@frostbunker/shared/nostr';
 import {
   LIMITS,
   parseNip46Request,

@@ -11,6 +11,7 @@ import {
 import { Validator } from '@nostr-relay/validator';
 import { matchFilters, type Filter as NostrToolsFilter } from 'nostr-tools/filter';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { useFastSignatureCheck } from './fast-signature-check.js';
 import { MemoryEventRepository, toNostrToolsFilter } from './memory-event-repository.js';
 
 export type RelayLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -54,8 +55,9 @@ export function isLoopbackHost(host: string): boolean {
 /**
  * Starts the embedded Nostr relay used by the lab and tests: `@nostr-relay/core` with
  * `@nostr-relay/validator` and a bounded in-memory repository, inside a `ws` server (INTEROP.md
- * "Local relay for tests"). It verifies ids and signatures (`OK false` otherwise) and forwards
- * ephemeral kinds without storing them.
+ * "Local relay for tests"). It verifies ids and signatures (`OK false` otherwise; signatures
+ * through libsecp256k1 in WebAssembly, `fast-signature-check.ts`) and forwards ephemeral kinds
+ * without storing them.
  *
  * @example
  * const relay = await startLocalRelay();
@@ -69,6 +71,7 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
     throw new Error(`refusing to bind the test relay to non-loopback host ${host} (allowPublic / --allow-public)`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`invalid port ${port}`);
+  await useFastSignatureCheck();
 
   const relay = new NostrRelay(new MemoryEventRepository(options.maxStoredEvents), {
     logger: adaptLogger(log),

@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
-import { verifyEvent } from 'nostr-tools/pure';
 import { ConfigError, FrostbunkerError } from '../errors.js';
 import { nostrEventSchema, type Filter, type NostrEvent } from '../nostr/event.js';
+import { assertEventSignerReady, verifyEvent } from '../nostr/event-signer.js';
 import { BoundedTtlSet } from './bounded-ttl-set.js';
 import { silentLogger, type TransportLogger } from './logger.js';
 import { PublishTracker, type PublishResult } from './publish-tracker.js';
@@ -37,7 +37,10 @@ export interface RelayPoolOptions {
   /** Cross-relay dedupe of delivered events. Default 10,000 entries, 10 minutes. */
   seenCache?: { maxEntries: number; ttlMs: number };
   logger?: TransportLogger;
-  /** Event signature check. Default nostr-tools `verifyEvent` (id hash and BIP-340 signature). */
+  /**
+   * Event signature check. Default `verifyEvent` of `../nostr/event-signer` (id hash and BIP-340
+   * signature, libsecp256k1), which needs `initEventSigner()` to have resolved before construction.
+   */
   verify?: (event: NostrEvent) => boolean;
   /** Jitter source for backoff. Default `Math.random`. */
   random?: () => number;
@@ -116,6 +119,7 @@ const DEFAULTS = {
  * bounded. nostr-tools' SimplePool is not used: RELIABILITY.md finding 2.
  *
  * @example
+ * await initEventSigner(); // once per process, from `../nostr`
  * const pool = new RelayPool({ urls: ['ws://127.0.0.1:7777'] });
  * const sub = pool.subscribe([{ kinds: [KIND_FROSTBUNKER_NODE], '#p': [selfPubkey] }], onEvent);
  * await pool.publish(signedEvent);
@@ -136,6 +140,7 @@ export class RelayPool {
   #closePromise: Promise<void> | null = null;
 
   constructor(options: RelayPoolOptions) {
+    if (options.verify === undefined) assertEventSignerReady();
     const urls = [...new Set(options.urls)];
     if (urls.length === 0) throw new ConfigError('urls', 'at least one relay URL is required');
     for (const url of urls) assertRelayUrl(url);

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
-import { finalizeEvent, getPublicKey, verifyEvent } from 'nostr-tools/pure';
+import { getPublicKey } from 'nostr-tools/pure';
 import { FrostbunkerError, ProtocolError } from '../errors.js';
 import { xOnlyPubkeySchema, type XOnlyPubkey } from '../protocol/brands.js';
 import { LIMITS, WINDOWS } from '../protocol/limits.js';
 import type { NostrEvent } from '../nostr/event.js';
+import { assertEventSignerReady, finalizeEvent, verifyEvent } from '../nostr/event-signer.js';
 import { createNip44Codec, NIP44_MAX_PLAINTEXT_BYTES, nip44PayloadChars, type Nip44Codec } from '../nostr/nip44.js';
 import { BoundedTtlSet } from './bounded-ttl-set.js';
 import {
@@ -35,7 +36,7 @@ export interface RelayTransportOptions<TIn> {
   nowSec?: () => number;
   /** Inbound dedupe by event id. Default 10,000 ids, kept twice the window. */
   maxDedupeEntries?: number;
-  /** Defence in depth: the pool already verifies. Default nostr-tools `verifyEvent` (cached per event object). */
+  /** Defence in depth: the pool already verifies. Default `verifyEvent` of `../nostr/event-signer` (libsecp256k1). */
   verify?: (event: NostrEvent) => boolean;
   logger?: TransportLogger;
 }
@@ -68,7 +69,9 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
   readonly #subscription: PoolSubscription;
   #closed = false;
 
+  /** Needs `initEventSigner()` to have resolved: every message it sends is signed by it. */
   constructor(options: RelayTransportOptions<TIn>) {
+    assertEventSignerReady();
     this.#secretKey = options.secretKey;
     this.#codec = createNip44Codec(options.secretKey);
     this.selfPubkey = xOnlyPubkeySchema.parse(getPublicKey(options.secretKey));
