@@ -9,10 +9,15 @@ import { isTrustLevel } from './acl/trust-level.js';
 import { AclAdmin } from './acl-store/acl-admin.js';
 import { openAclDatabase } from './acl-store/database.js';
 import { AclStore } from './acl-store/acl-store.js';
+import { ApprovalStore, isApprovalId, type ApprovalRecord } from './approvals/approval-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { reconcileSignatures } from './audit/reconcile.js';
 
-export const ACL_USAGE = `  clients                                   every known client with its trust level and state
+export const ACL_USAGE = `  pending                                   requests waiting for approval (NIP-46 auth_url), with
+                                            the event to sign; the client is waiting meanwhile
+  approve <approval-id>                     let a pending request go on (signs, decrypts, …)
+  reject <approval-id>                      refuse it; the client gets an error reply
+  clients                                   every known client with its trust level and state
   trust <client> paranoid|reasonable|full   set a client's trust level (creates the client)
   grant <client> <perms> [--ttl 7d] [--cap 10/1m]   grant NIP-46 perms (e.g. sign_event:1,nip44_encrypt)
   deny <client> <method[:kind]> [--for 1h]  deny (time-boxed with --for), beats every grant and trust
@@ -23,7 +28,7 @@ export const ACL_USAGE = `  clients                                   every know
                                             node-log.jsonl) with the coordinator's records
     <client>: hex pubkey or npub; every change takes --reason (default "cli") and is audited`;
 
-export const ACL_GROUPS: ReadonlySet<string> = new Set(['clients', 'trust', 'grant', 'deny', 'suspend', 'revoke', 'audit']);
+export const ACL_GROUPS: ReadonlySet<string> = new Set(['pending', 'approve', 'reject', 'clients', 'trust', 'grant', 'deny', 'suspend', 'revoke', 'audit']);
 
 export interface AclCommandOptions {
   dir: string;
@@ -52,6 +57,18 @@ export function runAclCommand(words: readonly string[], options: AclCommandOptio
     const by = { actor: `cli:${userInfo().username}`, reason: options.reason };
     const [group, first, second] = words;
     switch (group) {
+      case 'pending': {
+        const pending = new ApprovalStore({ db, audit, nowSec }).listPending(options.identity);
+        if (pending.length === 0) return ok('no request is waiting for approval');
+        for (const record of pending) console.log(describePending(record, nowSec()));
+        return 0;
+      }
+      case 'approve':
+      case 'reject': {
+        if (!isApprovalId(first)) throw new ConfigError(group, 'expected an approval id (apr_…), see `pending`');
+        const record = new ApprovalStore({ db, audit, nowSec }).decide(first, group === 'approve' ? 'approve' : 'deny', by);
+        return ok(`${record.approvalId} ${record.state}; the coordinator answers the client within a second`);
+      }
       case 'clients':
         console.log(JSON.stringify(db.prepare('SELECT client_pubkey AS client, trust_level AS trust, revoked_at_sec AS revokedAtSec, suspended_until_sec AS suspendedUntilSec, suspension_reason AS suspensionReason FROM subjects WHERE identity = ? ORDER BY created_at_sec').all(options.identity), null, 2));
         return 0;
@@ -121,6 +138,28 @@ export function runAclCommand(words: readonly string[], options: AclCommandOptio
   } finally {
     db.close();
   }
+}
+
+/** One pending request as the operator reads it before deciding: who, what, and the event itself. */
+function describePending(record: ApprovalRecord, nowSec: number): string {
+  const lines = [
+    `${record.approvalId}  ${record.method}${record.kind === undefined ? '' : ` kind ${record.kind}`}  from ${record.clientPubkey}`,
+    `  why: ${record.rule}`,
+    `  decided by: ${record.waitingOn === 'operator' ? 'you (approve / reject)' : `the operator of share node ${record.waitingOn.slice(5)}`}; ${Math.max(0, record.expiresAtSec - nowSec)} s left`,
+  ];
+  const [first] = record.request?.params ?? [];
+  if (record.method === 'sign_event' && first !== undefined) {
+    try {
+      const event = JSON.parse(first) as { content?: unknown; tags?: unknown };
+      lines.push(`  content: ${JSON.stringify(event.content).slice(0, 400)}`, `  tags: ${JSON.stringify(event.tags).slice(0, 400)}`);
+    } catch {
+      lines.push(`  event: ${first.slice(0, 400)}`);
+    }
+  } else if (record.request) {
+    // Encryption requests: the peer, never the plaintext or ciphertext.
+    lines.push(`  peer: ${record.request.params[0] ?? ''}`);
+  }
+  return lines.join('\n');
 }
 
 function ok(message: string): number {

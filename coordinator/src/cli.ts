@@ -12,10 +12,11 @@ import { openAclDatabase } from './acl-store/database.js';
 import { TokenStore } from './acl-store/token-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ACL_GROUPS, ACL_USAGE, runAclCommand } from './cli-acl.js';
+import { ADMIN_TOKEN_USAGE, runAdminTokenCommand } from './cli-admin.js';
+import { HEALTH_USAGE, runHealthCommand } from './cli-health.js';
+import { acceptNostrConnect } from './cli-connect.js';
 import { coordinatorConfigSchema, coordinatorSecretsSchema } from './config.js';
-
-/** Without --perms: what a typical client needs, sensitive kinds excluded (they need a grant). */
-const DEFAULT_TOKEN_PERMS = 'get_public_key,ping,switch_relays,logout,sign_event,nip44_encrypt,nip44_decrypt';
+import { createConnectionToken, DEFAULT_TOKEN_PERMS } from './connection-token.js';
 
 /** `10m`, `2h`, `7d`, `90s` or plain seconds. */
 function parseDurationSec(text: string): number {
@@ -30,7 +31,12 @@ const USAGE = `usage: frostbunker <command> --data <coordinator-dir> [--passphra
   token create [--perms p] [--ttl 10m] [--label l]  print a bunker:// URL with a fresh one-time
                                             token whose grants are exactly the perms (NIP-46 grammar,
                                             e.g. sign_event:1,nip44_encrypt; default: ${DEFAULT_TOKEN_PERMS})
+  connect '<nostrconnect://…>' [--perms p] [--ttl 30d]  accept a client's nostrconnect URI: grant it
+                                            the perms (not those it asks for; default as above) and
+                                            answer it on its relays (one must be a bunker relay)
 ${ACL_USAGE}
+${ADMIN_TOKEN_USAGE}
+${HEALTH_USAGE}
   encryption-key show [--identity name]     the current NIP-4e encryption pubkey and the kept old ones
   encryption-key rotate [--identity name]   make a new encryption key; old keys stay to decrypt old messages
 
@@ -46,18 +52,28 @@ async function main(): Promise<number> {
       identity: { type: 'string', default: 'default' },
       perms: { type: 'string' },
       ttl: { type: 'string' },
-      label: { type: 'string', default: 'cli' },
+      label: { type: 'string' },
       reason: { type: 'string', default: 'cli' },
       for: { type: 'string' },
       cap: { type: 'string' },
       n: { type: 'string', default: '20' },
       'node-log': { type: 'string', multiple: true },
       ...SECRETS_ARG_OPTIONS,
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   });
   const [group, command] = positionals;
+  if (group === 'health' && !values.help) {
+    if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+    return runHealthCommand(resolve(process.env.INIT_CWD ?? process.cwd(), values.data), { json: values.json }, (line) => console.log(line));
+  }
+  if (group === 'admin-token' && !values.help) {
+    if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+    const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
+    return runAdminTokenCommand(positionals, { dir, reason: values.reason, ...(values.label === undefined ? {} : { label: values.label }) }, () => Math.floor(Date.now() / 1000));
+  }
   if (group !== undefined && ACL_GROUPS.has(group) && !values.help) {
     if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
     return runAclCommand(positionals, {
@@ -71,7 +87,10 @@ async function main(): Promise<number> {
       ...(values.cap === undefined ? {} : { cap: values.cap }),
     }, () => Math.floor(Date.now() / 1000));
   }
-  const known = (group === 'encryption-key' && (command === 'show' || command === 'rotate')) || (group === 'token' && command === 'create');
+  const known =
+    (group === 'encryption-key' && (command === 'show' || command === 'rotate')) ||
+    (group === 'token' && command === 'create') ||
+    (group === 'connect' && command !== undefined);
   if (values.help || !known) {
     console.log(USAGE);
     return values.help ? 0 : 2;
@@ -83,6 +102,27 @@ async function main(): Promise<number> {
   const identity = secrets.identities.find((i) => i.name === values.identity);
   if (!identity) throw new ConfigError('--identity', `no identity "${values.identity}" in ${path}`);
 
+  if (group === 'connect') {
+    const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
+    const { relays } = readJsonFile(join(dir, 'config.json'), coordinatorConfigSchema);
+    const db = openAclDatabase(join(dir, 'acl.db'));
+    try {
+      return await acceptNostrConnect({
+        uri: command!,
+        perms: values.perms ?? DEFAULT_TOKEN_PERMS,
+        ...(values.ttl === undefined ? {} : { grantTtlSec: parseDurationSec(values.ttl) }),
+        identity: identity.name,
+        transportSecretKey: identity.transportSecretKey,
+        bunkerRelays: relays,
+        db,
+        nowSec: () => Math.floor(Date.now() / 1000),
+        print: (line) => console.log(line),
+      });
+    } finally {
+      db.close();
+    }
+  }
+
   if (group === 'token') {
     const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
     const { relays } = readJsonFile(join(dir, 'config.json'), coordinatorConfigSchema);
@@ -90,12 +130,16 @@ async function main(): Promise<number> {
     try {
       const nowSec = () => Math.floor(Date.now() / 1000);
       const tokens = new TokenStore({ db, audit: new AuditLog(db, { nowSec }), identity: identity.name, nowSec });
-      const token = tokens.create({ perms: values.perms ?? DEFAULT_TOKEN_PERMS, ttlSec: parseDurationSec(values.ttl ?? '10m'), label: values.label, actor: `cli:${userInfo().username}` });
-      const query = new URLSearchParams();
-      for (const relay of relays) query.append('relay', relay);
-      query.set('secret', token.secret);
+      const token = createConnectionToken(tokens, {
+        transportPubkey: getPublicKey(Buffer.from(identity.transportSecretKey, 'hex')),
+        relays,
+        ...(values.perms === undefined ? {} : { perms: values.perms }),
+        ttlSec: parseDurationSec(values.ttl ?? '10m'),
+        label: values.label ?? 'cli',
+        actor: `cli:${userInfo().username}`,
+      });
       console.error(`token ${token.tokenId}: ${token.perms}; redeemable once until ${new Date(token.expiresAtSec * 1000).toISOString()}`);
-      console.log(`bunker://${getPublicKey(Buffer.from(identity.transportSecretKey, 'hex'))}?${query.toString()}`);
+      console.log(token.bunkerUrl);
     } finally {
       db.close();
     }

@@ -19,6 +19,19 @@ export const coordinatorConfigSchema = z.strictObject({
   relays: z.array(relayUrlSchema).min(1),
   roundTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
   pingIntervalMs: z.number().int().min(100).max(60_000).default(2_000),
+  /** How long a request that needs an operator's approval waits before it fails (auth_url). */
+  approvalTimeoutSec: z.number().int().min(5).max(3_600).default(120),
+  /** The admin API / dashboard: loopback by default; port 0 picks a free one. */
+  admin: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).default(7446),
+      /** The address operators reach it by (a tunnel, a proxy); approval links use it. */
+      publicUrl: z.url().optional(),
+      /** A host that is not loopback is refused unless this says it is meant (logged as a warning). */
+      allowNonLoopback: z.boolean().default(false),
+    })
+    .default({ host: '127.0.0.1', port: 7446, allowNonLoopback: false }),
   identities: z.array(identityConfigSchema).min(1),
 });
 
@@ -49,6 +62,8 @@ export interface CoordinatorConfig {
   relays: string[];
   roundTimeoutMs: number;
   pingIntervalMs: number;
+  approvalTimeoutSec: number;
+  admin: { host: string; port: number; publicUrl?: string; allowNonLoopback: boolean };
   coordinatorSecretKey: string;
   identities: CoordinatorIdentityConfig[];
 }
@@ -76,6 +91,8 @@ export async function loadCoordinatorConfig(dir: string, access: SecretsAccess):
     relays: config.relays,
     roundTimeoutMs: config.roundTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,
+    approvalTimeoutSec: config.approvalTimeoutSec,
+    admin: config.admin,
     coordinatorSecretKey: secrets.coordinatorSecretKey,
     identities,
   };

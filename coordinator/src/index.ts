@@ -2,6 +2,7 @@ export { SigningCoordinator, type SignedEvent, type NodeSender } from './signing
 export type { ShareNodeMember, SigningIdentity } from './signing/identity.js';
 export { QuorumMonitor, type QuorumStatus } from './signing/quorum-monitor.js';
 export { dispatchNip46, type Nip46Context } from './nip46/dispatch.js';
+export { decideVerdict } from './acl/verdict.js';
 export { Nip46Endpoint } from './nip46/endpoint.js';
 export { classifyKind, SENSITIVE_KINDS } from './acl/kind-risk.js';
 export { openAclDatabase, type AclDatabase } from './acl-store/database.js';

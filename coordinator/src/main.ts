@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { computeEventId, hexToBytes } from '@frostbunker/shared/crypto';
-import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
+import { getPublicKey } from 'nostr-tools/pure';
+import { computeEventId, groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
+import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
@@ -12,8 +13,15 @@ import { AclStore } from './acl-store/acl-store.js';
 import { openAclDatabase } from './acl-store/database.js';
 import { ReplayStore } from './acl-store/replay-store.js';
 import { TokenStore } from './acl-store/token-store.js';
+import { startAdminServer } from './admin/admin-server.js';
+import type { AdminDeps } from './admin/context.js';
+import { CoordinatorMetrics } from './observability/coordinator-metrics.js';
+import { buildHealthReport, checkDatabase } from './observability/health.js';
 import { AuditLog } from './audit/audit-log.js';
 import { loadCoordinatorConfig } from './config.js';
+import { ApprovalDesk } from './approvals/approval-desk.js';
+import { ApprovalStore } from './approvals/approval-store.js';
+import { ApprovalWaiter } from './approvals/approval-waiter.js';
 import { AclGate } from './nip46/acl-gate.js';
 import { EncryptionKeyAnnouncer } from './encryption/announcer.js';
 import { EncryptionKeyring } from './encryption/keyring.js';
@@ -64,10 +72,47 @@ async function main(): Promise<void> {
   const audit = new AuditLog(db, { nowSec });
   const aclStore = new AclStore(db, { nowSec });
   const replays = new ReplayStore(db, { windowSec: WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec, nowSec });
-  const stops: (() => void)[] = [];
+  const approvals = new ApprovalStore({ db, audit, nowSec });
+  const approvalWaiter = new ApprovalWaiter({ store: approvals });
+  // The admin server listens before any NIP-46 endpoint starts, so every approval link handed out
+  // already answers, and names the real port (admin.port 0 picks a free one).
+  const adminDeps: AdminDeps = {
+    db,
+    audit,
+    approvals,
+    approvalWaiter,
+    relays,
+    nowSec,
+    dataDir: dir,
+    logger: logger.child({ component: 'admin' }),
+    identities: config.identities.map((identity) => ({
+      name: identity.name,
+      userPubkey: groupXOnlyKey(identity.signing.group),
+      transportPubkey: getPublicKey(hexToBytes(identity.transportSecretKey)),
+    })),
+  };
+  const admin = await startAdminServer(adminDeps, config.admin);
+  logger.info('admin API listening', { url: admin.url, publicUrl: admin.publicUrl });
+  status('admin', { url: admin.url });
+  const adminUrl = admin.publicUrl;
+  // The CLI (`frostbunker health`) finds the running coordinator's admin server here.
+  writeJsonFileAtomic(join(dir, 'admin.json'), { url: admin.url, pid: process.pid });
+  const observed: { name: string; epoch: number; threshold: number; userPubkey: string; monitor: QuorumMonitor; endpoint: Nip46Endpoint }[] = [];
+  const metrics = new CoordinatorMetrics({
+    identities: () => observed.map((o) => ({ name: o.name, quorumAvailable: o.monitor.status().available, nodes: o.monitor.details(), dropped: o.endpoint.dropped() })),
+    relays: () => pool.health(),
+    pendingApprovals: () => approvals.listPending().length,
+  });
+  const stops: (() => void)[] = [() => approvalWaiter.stop()];
   for (const identity of config.identities) {
     const log = logger.child({ identity: identity.name });
-    const signer = new SigningCoordinator({ identity: identity.signing, sender: transport, roundTimeoutMs: config.roundTimeoutMs, logger: log });
+    const signer = new SigningCoordinator({
+      identity: identity.signing,
+      sender: transport,
+      roundTimeoutMs: config.roundTimeoutMs,
+      logger: log,
+      observer: { failover: (excluded, cause) => metrics.failover(identity.name, excluded, cause) },
+    });
     const keyring = new EncryptionKeyring(identity.encryptionKeys);
     const announcer = new EncryptionKeyAnnouncer({
       identity: identity.name,
@@ -96,12 +141,27 @@ async function main(): Promise<void> {
       pool,
       requestDedupe: { firstSighting: (key) => replays.firstSighting(`${identity.name}:${key}`) },
       transportSecretKey: hexToBytes(identity.transportSecretKey),
+      isKnownClient: (pubkey) => aclStore.isKnownClient(identity.name, pubkey),
+      onAnswered: (method, ok) => metrics.request(identity.name, method, ok),
       logger: log,
       context: {
         userPubkey: signer.groupPubkey,
         relays,
-        acl: new AclGate({ identity: identity.name, store: aclStore, tokens: new TokenStore({ db, audit, identity: identity.name, nowSec }) }),
-        sign: (event) => signer.sign(event),
+        acl: new AclGate({
+          identity: identity.name,
+          store: aclStore,
+          tokens: new TokenStore({ db, audit, identity: identity.name, nowSec }),
+          onDecision: (decision) => metrics.decision(identity.name, decision),
+        }),
+        approvals: new ApprovalDesk({
+          identity: identity.name,
+          store: approvals,
+          waiter: approvalWaiter,
+          acl: aclStore,
+          urlFor: (approvalId) => `${adminUrl.replace(/\/$/, '')}/approvals/${approvalId}`,
+          timeoutSec: config.approvalTimeoutSec,
+        }),
+        sign: (event, hooks) => metrics.timeSigning(identity.name, () => signer.sign(event, hooks)),
         encryption: keyring,
       },
     });
@@ -111,6 +171,7 @@ async function main(): Promise<void> {
     });
     endpoint.start();
     monitor.start();
+    observed.push({ name: identity.name, epoch: identity.signing.epoch, threshold: identity.signing.group.threshold, userPubkey: signer.groupPubkey, monitor, endpoint });
     stops.push(() => {
       endpoint.stop();
       monitor.stop();
@@ -123,12 +184,21 @@ async function main(): Promise<void> {
       encryptionPubkey: keyring.currentPubkey,
     });
   }
+  adminDeps.observability = {
+    health: () =>
+      buildHealthReport({
+        identities: observed.map((o) => ({ name: o.name, userPubkey: o.userPubkey, epoch: o.epoch, threshold: o.threshold, quorumAvailable: o.monitor.status().available, nodes: o.monitor.details() })),
+        relays: pool.health(),
+        database: checkDatabase(db),
+      }),
+    metrics: () => metrics.render(),
+  };
   status('started', { relays, pid: process.pid });
 
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     for (const stop of stops) stop();
-    void Promise.allSettled([transport.close(), pool.close()]).then(() => {
+    void Promise.allSettled([transport.close(), pool.close(), admin.close()]).then(() => {
       db.close();
       process.exit(0);
     });

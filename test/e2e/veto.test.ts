@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { ensureLabIdentity, Lab, labLayout } from '@frostbunker/deploy/lab';
 import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
+import { frostbunkerCli } from '../harness/frostbunker-cli.js';
 import { shareNodeCli } from '../harness/share-node-cli.js';
 import { makeTempDir } from '../harness/tmp.js';
 
@@ -20,7 +21,8 @@ async function startLabWithPolicies(dir: string, threshold: number, maxSigners: 
   for (const [index, policy] of Object.entries(policies)) writeJsonFileAtomic(join(layout.nodeDirs[Number(index) - 1]!, 'policy.json'), policy);
   const lab = await Lab.start({ root: dir, threshold, maxSigners, relayPort: 0 });
   await lab.waitForQuorum();
-  return { lab, layout, client: await connectBunkerSigner(lab.bunkerUrl) };
+  const authUrls: string[] = [];
+  return { lab, layout, authUrls, client: await connectBunkerSigner(lab.bunkerUrl, { onauth: (url) => void authUrls.push(url) }) };
 }
 
 describe('share-node veto through NIP-46 (2-of-3, real processes)', () => {
@@ -45,7 +47,7 @@ describe('share-node veto through NIP-46 (2-of-3, real processes)', () => {
     );
   });
 
-  it('completes an "ask" kind after the node operator approves it with the CLI', async () => {
+  it('tells the client with auth_url while a node operator decides, and completes once they approve with the CLI', async () => {
     const signing = withDeadline(ctx.client.signer.signEvent(template(REACTION, '+')), 60_000, 'sign kind 7');
     let pending: { sessionId: string; kind: number }[] = [];
     for (let attempt = 0; attempt < 50 && pending.length === 0; attempt++) {
@@ -53,6 +55,11 @@ describe('share-node veto through NIP-46 (2-of-3, real processes)', () => {
       pending = JSON.parse(await shareNodeCli(ctx.layout.nodeDirs[0]!, 'pending')) as typeof pending;
     }
     expect(pending).toMatchObject([{ kind: REACTION }]);
+    // Meanwhile the client has been told (NIP-46 auth_url), and the coordinator's queue shows who decides.
+    expect(ctx.authUrls).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/approvals\/apr_[0-9a-f]{16}$/)]);
+    const queue = await frostbunkerCli('pending', '--data', ctx.layout.coordinatorDir);
+    expect(queue).toContain('sign_event kind 7');
+    expect(queue).toContain('the operator of share node node-1');
     expect(await shareNodeCli(ctx.layout.nodeDirs[0]!, 'approve', pending[0]!.sessionId.slice(0, 8))).toMatch(/^approved /);
     const signed = await signing;
     expect(signed.kind).toBe(REACTION);

@@ -13,6 +13,10 @@ export interface InteropClient {
   signEvent(template: EventTemplate): Promise<Event>;
   nip44Encrypt(peerPubkey: string, plaintext: string): Promise<string>;
   nip44Decrypt(peerPubkey: string, payload: string): Promise<string>;
+  /** NIP-46 switch_relays through the library: the relay list the bunker answered, or null. */
+  switchRelays(): Promise<string[] | null>;
+  /** NIP-46 logout through the library (or its raw request where it has no logout call). */
+  logout(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +32,10 @@ export async function connectNdk(bunkerUrl: string, relayUrl: string): Promise<I
   await withDeadline(ndk.connect(5_000), 10_000, 'ndk connect');
   const signer = NDKNip46Signer.bunker(ndk, bunkerUrl);
   await withDeadline(signer.blockUntilReady(), 20_000, 'ndk blockUntilReady');
+  const ndkRequest = (method: string) =>
+    new Promise<string>((resolve, reject) => {
+      void signer.rpc.sendRequest(signer.bunkerPubkey!, method, [], 24133, (response) => (response.error ? reject(new Error(response.error)) : resolve(response.result)));
+    });
   return {
     name: 'NDK',
     getPublicKey: () => signer.getPublicKey(),
@@ -38,6 +46,9 @@ export async function connectNdk(bunkerUrl: string, relayUrl: string): Promise<I
     },
     nip44Encrypt: (peer, text) => signer.encrypt(new NDKUser({ pubkey: peer }), text, 'nip44'),
     nip44Decrypt: (peer, payload) => signer.decrypt(new NDKUser({ pubkey: peer }), payload, 'nip44'),
+    // NDK calls switch_relays itself while connecting and keeps the call private: use its RPC.
+    switchRelays: () => ndkRequest('switch_relays').then((result) => JSON.parse(result) as string[] | null),
+    logout: () => ndkRequest('logout').then(() => undefined),
     async close() {
       signer.stop();
       for (const relay of ndk.pool.relays.values()) relay.disconnect();
@@ -76,13 +87,25 @@ export async function connectApplesauce(bunkerUrl: string): Promise<InteropClien
     },
   });
   const publishMethod = async (relays: string[], event: Event) => Promise.any(pool.publish(relays, event));
-  const signer = await withDeadline(NostrConnectSigner.fromBunkerURI(bunkerUrl, { subscriptionMethod, publishMethod }), 20_000, 'applesauce connect');
+  // Without onAuth, applesauce calls window.open on auth_url (no window in Node): the request fails.
+  const signer = await withDeadline(
+    NostrConnectSigner.fromBunkerURI(bunkerUrl, { subscriptionMethod, publishMethod, onAuth: async () => undefined }),
+    20_000,
+    'applesauce connect',
+  );
   return {
     name: 'applesauce',
     getPublicKey: () => signer.getPublicKey(),
     signEvent: (template) => signer.signEvent(template),
     nip44Encrypt: (peer, text) => signer.nip44Encrypt(peer, text),
     nip44Decrypt: (peer, payload) => signer.nip44Decrypt(peer, payload),
+    // INTEROP.md: applesauce returns the NIP-46 result string as is (a JSON list) and so never
+    // applies it; parse it here to compare the answer itself.
+    switchRelays: async () => {
+      const result: unknown = await signer.switchRelays();
+      return (typeof result === 'string' ? JSON.parse(result) : result) as string[] | null;
+    },
+    logout: () => signer.logout(),
     async close() {
       await signer.close();
       pool.destroy();

@@ -104,6 +104,29 @@ export class AclStore {
     });
   }
 
+  /** A client of this identity that is not revoked: its requests skip the unknown-sender budget. */
+  isKnownClient(identity: string, clientPubkey: string): boolean {
+    return this.#db
+      .prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM subjects WHERE identity = ? AND client_pubkey = ? AND revoked_at_sec IS NULL')
+      .get(identity, clientPubkey)!.n > 0;
+  }
+
+  /** Records that an operator approved a request the ACL had answered with "ask". */
+  logOperatorApproval(entry: RequestLogEntry): void {
+    this.#db.prepare(SQL.insertRequest).run({
+      atSec: this.#nowSec(),
+      identity: entry.identity,
+      clientPubkey: entry.clientPubkey,
+      requestId: entry.requestId,
+      method: entry.method,
+      kind: entry.kind ?? null,
+      eventId: entry.eventId ?? null,
+      decision: 'allow',
+      rule: 'operator_approval',
+      grantId: null,
+    });
+  }
+
   /** Every event id allowed for signing, for `audit reconcile`. */
   signedEventIds(): Set<string> {
     const rows = this.#db

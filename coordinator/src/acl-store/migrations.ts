@@ -104,4 +104,42 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX seen_requests_age ON seen_requests (seen_at_sec);
   `,
+  // 5: requests waiting for a decision (NIP-46 auth_url): an operator's, or a share node operator's.
+  // request_json holds what the operator must see to decide and is cleared once the request is
+  // answered; answered_at_sec lets a restarted coordinator finish what a crash interrupted.
+  `
+  CREATE TABLE approvals (
+    approval_id     TEXT    PRIMARY KEY,
+    identity        TEXT    NOT NULL,
+    client_pubkey   TEXT    NOT NULL,
+    request_id      TEXT    NOT NULL,
+    method          TEXT    NOT NULL,
+    kind            INTEGER,
+    event_id        TEXT,
+    request_json    TEXT,
+    scheme          TEXT    NOT NULL,
+    rule            TEXT    NOT NULL,
+    waiting_on      TEXT    NOT NULL,
+    created_at_sec  INTEGER NOT NULL,
+    expires_at_sec  INTEGER NOT NULL,
+    state           TEXT    NOT NULL,
+    decided_by      TEXT,
+    decided_at_sec  INTEGER,
+    decision_reason TEXT,
+    answered_at_sec INTEGER
+  );
+  CREATE INDEX approvals_open ON approvals (identity, answered_at_sec);
+  `,
+  // 6: bearer tokens of the admin API (issue 3): only the sha256 of each token is stored; a label
+  // names the operator in audit rows (actor admin:<label>), so no two live tokens share one.
+  `
+  CREATE TABLE admin_tokens (
+    token_id        TEXT    PRIMARY KEY,
+    label           TEXT    NOT NULL,
+    token_hash      TEXT    NOT NULL UNIQUE,
+    created_at_sec  INTEGER NOT NULL,
+    revoked_at_sec  INTEGER
+  );
+  CREATE UNIQUE INDEX admin_tokens_live_label ON admin_tokens (label) WHERE revoked_at_sec IS NULL;
+  `,
 ];

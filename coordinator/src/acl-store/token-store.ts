@@ -111,6 +111,39 @@ export class TokenStore {
       .immediate();
   }
 
+  /**
+   * NIP-46 nostrconnect: the operator accepts a client's URI. The client gets the operator's perms
+   * (its own requested perms are recorded for the audit, never granted as such) through a token
+   * born redeemed by it, so they are joined live and `logout` takes them away like any token's.
+   */
+  acceptNostrConnect(options: { clientPubkey: string; perms: string; requestedPerms?: string; label: string; actor: string; grantTtlSec?: number }): { tokenId: string; perms: string } {
+    const perms = formatPerms(parsePerms(options.perms));
+    const tokenId = `t_${randomBytes(8).toString('hex')}`;
+    const nowSec = this.#nowSec();
+    const grantExpiresAtSec = options.grantTtlSec === undefined ? null : nowSec + options.grantTtlSec;
+    this.#db
+      .transaction(() => {
+        // The secret is never shown to anyone: this token can only ever belong to this client.
+        this.#db
+          .prepare(`INSERT INTO tokens (token_id, identity, secret_hash, perms, label, created_at_sec, expires_at_sec, grant_expires_at_sec, redeemed_by, redeemed_at_sec)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(tokenId, this.#identity, hashSecret(randomBytes(32).toString('hex')), perms, options.label, nowSec, nowSec, grantExpiresAtSec, options.clientPubkey, nowSec);
+        this.#db
+          .prepare('INSERT OR IGNORE INTO subjects (identity, client_pubkey, trust_level, created_at_sec) VALUES (?, ?, ?, ?)')
+          .run(this.#identity, options.clientPubkey, REDEEMED_TRUST, nowSec);
+        this.#audit.append({
+          actor: options.actor,
+          action: 'nostrconnect.accept',
+          target: `${this.#identity}/${options.clientPubkey}`,
+          reason: options.label,
+          before: null,
+          after: { tokenId, perms, requestedPerms: options.requestedPerms ?? null, grantExpiresAtSec },
+        });
+      })
+      .immediate();
+    return { tokenId, perms };
+  }
+
   /** NIP-46 logout: the client's tokens stop granting anything; explicit grants stay. */
   logout(clientPubkey: string): void {
     this.#db

@@ -1,9 +1,11 @@
 import { FrostbunkerError } from '@frostbunker/shared/errors';
 import type { Nip46MethodName } from '@frostbunker/shared/protocol';
-import type { RuleRef, Verdict } from '../acl/types.js';
+import type { RuleRef } from '../acl/types.js';
 import { decideVerdict } from '../acl/verdict.js';
 import type { AclStore } from '../acl-store/acl-store.js';
 import type { TokenStore } from '../acl-store/token-store.js';
+
+export type GateDecision = { decision: 'allow' } | { decision: 'ask'; reason: string };
 
 export interface GateRequest {
   clientPubkey: string;
@@ -16,17 +18,19 @@ export interface GateRequest {
 /**
  * Where NIP-46 meets the live ACL: every request is decided afresh by the pure verdict over the
  * rows as they are now, and logged in the same transaction (no signature without its log row).
- * Deny and ask become errors the client can read. @TODO(issue 3) `ask` answers auth_url and waits.
+ * Deny becomes an error the client can read; ask goes to the approval desk (auth_url).
  */
 export class AclGate {
   readonly #identity: string;
   readonly #store: AclStore;
   readonly #tokens: TokenStore;
+  readonly #onDecision: ((decision: 'allow' | 'deny' | 'ask') => void) | undefined;
 
-  constructor(options: { identity: string; store: AclStore; tokens: TokenStore }) {
+  constructor(options: { identity: string; store: AclStore; tokens: TokenStore; onDecision?: (decision: 'allow' | 'deny' | 'ask') => void }) {
     this.#identity = options.identity;
     this.#store = options.store;
     this.#tokens = options.tokens;
+    this.#onDecision = options.onDecision;
   }
 
   /** NIP-46 connect: redeem the token, or welcome back a known client that sends none. */
@@ -45,13 +49,17 @@ export class AclGate {
     this.#tokens.logout(clientPubkey);
   }
 
-  /** Throws ACL_DENIED or ACL_ASK unless the live ACL allows the request. */
-  authorize(request: GateRequest): Verdict {
+  /**
+   * Throws ACL_DENIED unless the live ACL allows the request or asks an operator; `ask` comes
+   * with the reason the operator will read.
+   */
+  authorize(request: GateRequest): GateDecision {
     const aclRequest = { clientPubkey: request.clientPubkey, method: request.method, ...(request.kind === undefined ? {} : { kind: request.kind }) };
     const verdict = this.#store.decideAndLog({ identity: this.#identity, ...request }, (rows, nowSec) => decideVerdict(rows, aclRequest, nowSec));
+    this.#onDecision?.(verdict.decision);
     if (verdict.decision === 'deny') throw new FrostbunkerError('ACL_DENIED', `denied: ${describeRule(verdict.rule, request)}`);
-    if (verdict.decision === 'ask') throw new FrostbunkerError('ACL_ASK', `needs operator approval: ${describeRule(verdict.rule, request)}`);
-    return verdict;
+    if (verdict.decision === 'ask') return { decision: 'ask', reason: describeRule(verdict.rule, request) };
+    return { decision: 'allow' };
   }
 }
 

@@ -9,11 +9,13 @@ import {
   type Nip46Response,
   type XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import { BoundedTtlSet, type RelayPool } from '@frostbunker/shared/transport';
-import { dispatchNip46, type Nip46Context } from './dispatch.js';
+import { BoundedTtlSet, type RelayPoolPort } from '@frostbunker/shared/transport';
+import { dispatchNip46, resumeNip46, type Nip46Context, type ReplyChannel } from './dispatch.js';
+import type { ReplyScheme } from '../approvals/approval-store.js';
+import { FloodGuard, type FloodDrop } from './flood-guard.js';
 import { errorReply } from './reply.js';
 
-export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable';
+export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable' | FloodDrop;
 
 /** Where (client, request id) keys are remembered for the request window; SQLite in production. */
 export interface RequestDedupe {
@@ -21,16 +23,24 @@ export interface RequestDedupe {
 }
 
 export interface Nip46EndpointOptions {
-  pool: RelayPool;
+  pool: RelayPoolPort;
   /** Default: in memory, bounded (lost on restart); the coordinator passes the SQLite ReplayStore. */
   requestDedupe?: RequestDedupe;
   transportSecretKey: Uint8Array;
+  /**
+   * Whether a sender is a client of this identity; others share one decrypt budget (G16b).
+   * Default: everyone is known (no budget), for tests that do not exercise floods.
+   */
+  isKnownClient?: (pubkey: string) => boolean;
+  floodGuard?: FloodGuard;
+  /** Told about every answered request (metrics). */
+  onAnswered?: (method: string, ok: boolean) => void;
   context: Omit<Nip46Context, 'transportPubkey'>;
   logger: Logger;
   nowMs?: () => number;
 }
 
-type Scheme = 'nip44' | 'nip04';
+type Scheme = ReplyScheme;
 
 /**
  * The NIP-46 shell for one identity: receives kind-24133 requests p-tagged to its transport key,
@@ -46,6 +56,8 @@ export class Nip46Endpoint {
   readonly #eventIds: BoundedTtlSet;
   readonly #requestIds: RequestDedupe;
   readonly #dropped: Partial<Record<Nip46DropReason, number>> = {};
+  readonly #guard: FloodGuard;
+  readonly #isKnownClient: (pubkey: string) => boolean;
   #subscription: { close(): void } | undefined;
 
   constructor(options: Nip46EndpointOptions) {
@@ -54,6 +66,8 @@ export class Nip46Endpoint {
     this.#context = { ...options.context, transportPubkey: this.transportPubkey };
     this.#codec = createNip44Codec(options.transportSecretKey);
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#guard = options.floodGuard ?? new FloodGuard({ nowMs: this.#nowMs });
+    this.#isKnownClient = options.isKnownClient ?? (() => true);
     const windowMs = (WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec) * 1000;
     // Event ids in memory (cheap, before any decryption); request keys persisted by the caller.
     this.#eventIds = new BoundedTtlSet({ ttlMs: windowMs, maxEntries: 100_000, nowMs: this.#nowMs });
@@ -66,6 +80,32 @@ export class Nip46Endpoint {
       [{ kinds: [KIND_NIP46], '#p': [this.transportPubkey], since }],
       (event) => void this.handleEvent(event),
     );
+    this.#finishInterrupted();
+  }
+
+  /**
+   * RELIABILITY.md G10: requests that were waiting for approval when the coordinator stopped get
+   * an answer after restart, never silence: approved ones go on, the rest get their error.
+   */
+  #finishInterrupted(): void {
+    for (const record of this.#context.approvals.unanswered()) {
+      const client = record.clientPubkey as XOnlyPubkey;
+      const channel = this.#channel(client, record.scheme);
+      const parsed = record.request && parseNip46Request(JSON.stringify({ id: record.requestId, method: record.request.method, params: record.request.params }));
+      if (record.waitingOn !== 'operator' || !parsed?.ok) {
+        // A share node's hold died with the signing session; the client must ask again.
+        this.#context.approvals.settleNodeWait(record.approvalId, 'expired', 'coordinator restarted');
+        this.#context.approvals.markAnswered(record.approvalId);
+        void this.#reply(client, record.scheme, { id: record.requestId, result: '', error: 'interrupted by a bunker restart; send the request again' });
+        continue;
+      }
+      this.#options.logger.info('nip46 request resumed after restart', { client, approvalId: record.approvalId, state: record.state });
+      void resumeNip46(parsed.request, record.approvalId, client, this.#context, channel).then((response) => this.#reply(client, record.scheme, response));
+    }
+  }
+
+  #channel(clientPubkey: XOnlyPubkey, scheme: Scheme): ReplyChannel {
+    return { scheme, sendInterim: (response) => this.#reply(clientPubkey, scheme, response) };
   }
 
   stop(): void {
@@ -86,6 +126,8 @@ export class Nip46Endpoint {
     if (event.content.length > LIMITS.nip46ContentChars) return this.#drop('too_large', event);
     if (!this.#eventIds.add(event.id)) return this.#drop('duplicate', event);
     const clientPubkey = event.pubkey as XOnlyPubkey;
+    // Known clients first: strangers (connects, junk) share one ECDH budget (RELIABILITY.md G16b).
+    if (!this.#isKnownClient(clientPubkey) && !this.#guard.admitUnknownSender()) return this.#drop('unknown_sender_budget', event);
     const scheme: Scheme = event.content.includes('?iv=') ? 'nip04' : 'nip44';
     let plaintext: string;
     try {
@@ -108,8 +150,13 @@ export class Nip46Endpoint {
       log.info('nip46 request outside window', { client: clientPubkey, method: request.method, createdAt: event.created_at });
       return this.#reply(clientPubkey, scheme, { id: request.requestId, result: '', error: windowError });
     }
+    if (!this.#guard.admitRequest(clientPubkey)) {
+      log.info('nip46 request over the client rate', { client: clientPubkey, method: request.method });
+      return this.#reply(clientPubkey, scheme, { id: request.requestId, result: '', error: 'rate limited: too many requests, slow down' });
+    }
     const started = performance.now();
-    const response = await dispatchNip46(request, clientPubkey, this.#context);
+    const response = await dispatchNip46(request, clientPubkey, this.#context, this.#channel(clientPubkey, scheme));
+    this.#options.onAnswered?.(request.method, response.error === undefined);
     log.info('nip46 request', {
       client: clientPubkey,
       method: request.method,
@@ -128,6 +175,12 @@ export class Nip46Endpoint {
   }
 
   async #reply(clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): Promise<void> {
+    // Always reply, within a per-client error budget: past it, error replies are counted drops.
+    const isError = response.error !== undefined && response.result !== 'auth_url';
+    if (isError && !this.#guard.admitErrorReply(clientPubkey)) {
+      this.#dropped.error_reply_budget = (this.#dropped.error_reply_budget ?? 0) + 1;
+      return;
+    }
     const plaintext = JSON.stringify(response);
     const content = scheme === 'nip04'
       ? nip04.encrypt(this.#options.transportSecretKey, clientPubkey, plaintext)

@@ -28,3 +28,8 @@ export function errorReply(requestId: string, error: unknown): Nip46Response {
 export function resultReply(requestId: string, result: string): Nip46Response {
   return { id: requestId, result };
 }
+
+/** NIP-46 auth_url: `result` "auth_url", the URL in `error`; the real reply follows with the same id. */
+export function authUrlReply(requestId: string, url: string): Nip46Response {
+  return { id: requestId, result: 'auth_url', error: url };
+}

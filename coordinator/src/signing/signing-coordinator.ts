@@ -28,6 +28,12 @@ export interface SignedEvent extends UnsignedEventMessage {
   sig: string;
 }
 
+/** What a caller of `sign` may want to hear about while the request is under way. */
+export interface SignHooks {
+  /** A share node holds the request for its operator's decision (veto policy "ask"). */
+  onNodeAwaitingApproval?(node: string, approvalTimeoutSec: number, reason: string): void;
+}
+
 /** The part of the transport the signing coordinator needs: sending to nodes. */
 export interface NodeSender {
   send(recipientPubkey: XOnlyPubkey, message: ToNodeMessage): Promise<void>;
@@ -45,6 +51,14 @@ export interface SigningCoordinatorOptions {
    */
   vetoGraceMs?: number;
   logger: Logger;
+  /** Told about failovers and invalid partial signatures (metrics). */
+  observer?: SigningObserver;
+}
+
+/** What the metrics want to hear from inside a signing request. */
+export interface SigningObserver {
+  /** A session failed and another starts without `excluded` (labels); `cause` says why. */
+  failover(excluded: readonly string[], cause: 'silence' | 'invalid_partial'): void;
 }
 
 interface OpenSession {
@@ -64,6 +78,7 @@ interface OpenSession {
   /** Nodes out of service for this session (`frozen`, `busy`): like silence, but known at once. */
   readonly absent: Map<FrostIdentifier, string>;
   readonly waiter: SessionWaiter;
+  readonly hooks: SignHooks;
 }
 
 type SessionOutcome =
@@ -82,6 +97,7 @@ export class SigningCoordinator {
   readonly #roundTimeoutMs: number;
   readonly #vetoGraceMs: number;
   readonly #logger: Logger;
+  readonly #observer: SigningObserver | undefined;
   readonly #sessions = new Map<SessionId, OpenSession>();
   #lateMessages = 0;
   #sessionsStarted = 0;
@@ -92,6 +108,7 @@ export class SigningCoordinator {
     this.#roundTimeoutMs = options.roundTimeoutMs;
     this.#vetoGraceMs = options.vetoGraceMs ?? 300;
     this.#logger = options.logger;
+    this.#observer = options.observer;
   }
 
   get groupPubkey(): XOnlyPubkey {
@@ -103,7 +120,7 @@ export class SigningCoordinator {
   }
 
   /** Signs `event` (whose pubkey must be the group key) or throws a FrostbunkerError saying why not. */
-  async sign(event: UnsignedEventMessage): Promise<SignedEvent> {
+  async sign(event: UnsignedEventMessage, hooks: SignHooks = {}): Promise<SignedEvent> {
     if (event.pubkey !== this.groupPubkey) {
       throw new FrostbunkerError('PROTOCOL_INVALID', 'event pubkey is not the group key');
     }
@@ -115,10 +132,11 @@ export class SigningCoordinator {
     for (let attempt = 0; attempt < maxSessions; attempt++) {
       const candidates = this.#identity.members.filter((m) => !excluded.has(m.identifier));
       if (candidates.length < threshold) break;
-      const outcome = await this.#runSession(event, eventId, candidates);
+      const outcome = await this.#runSession(event, eventId, candidates, hooks);
       if (outcome.ok) return { ...event, id: eventId, sig: outcome.signature };
       lastCause = outcome.cause;
       for (const identifier of outcome.exclude) excluded.add(identifier);
+      this.#observer?.failover(outcome.exclude.map((id) => this.#label(id)), outcome.cause instanceof CheaterError ? 'invalid_partial' : 'silence');
       this.#logger.warn('signing session failed, retrying without nodes', {
         eventId,
         excluded: [...excluded].map((id) => this.#label(id)),
@@ -155,6 +173,11 @@ export class SigningCoordinator {
           session.awaitingApproval.set(member.identifier, performance.now() + waitMs);
           session.required.add(member.identifier);
           this.#logger.info('share node awaits its operator', { node: member.label, eventId: session.eventId, reason: message.reason });
+          try {
+            session.hooks.onNodeAwaitingApproval?.(member.label, message.approvalTimeoutSec, message.reason);
+          } catch (error) {
+            this.#logger.warn('approval notice failed', { node: member.label, error: String(error) });
+          }
         }
         break;
       case 'round1_commitments':
@@ -186,6 +209,7 @@ export class SigningCoordinator {
     event: UnsignedEventMessage,
     eventId: EventId,
     candidates: readonly ShareNodeMember[],
+    hooks: SignHooks,
   ): Promise<SessionOutcome> {
     const { threshold } = this.#identity.group;
     const session: OpenSession = {
@@ -201,6 +225,7 @@ export class SigningCoordinator {
       required: new Set(),
       absent: new Map(),
       waiter: new SessionWaiter(),
+      hooks,
     };
     this.#sessions.set(session.sessionId, session);
     this.#sessionsStarted++;

@@ -100,6 +100,9 @@ export async function ensureLabIdentity(options: {
     relays: options.relays,
     roundTimeoutMs: 5_000,
     pingIntervalMs: 2_000,
+    // A free loopback port each start, so labs (and e2e runs) never collide; the coordinator
+    // reports the real one in its `admin` status line.
+    admin: { port: 0 },
     identities: [{ name: identityName, group, epoch: 0, members }],
   });
   for (const key of [coordinatorSecretKey, encryptionSecretKey, ...nodeSecretKeys]) key.fill(0);

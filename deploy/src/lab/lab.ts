@@ -51,6 +51,8 @@ export class Lab {
   userPubkey = '';
   transportPubkey = '';
   encryptionPubkey = '';
+  /** The coordinator's admin API (and approval pages), e.g. `http://127.0.0.1:40123`. */
+  adminUrl = '';
   #imported: ReturnType<typeof readFrostrCredentials> | undefined;
 
   private constructor(
@@ -138,6 +140,9 @@ export class Lab {
     });
     const identityLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'identity', this.options.startTimeoutMs);
     const status = parseStatusLine(identityLine)!;
+    // The admin server listens before the identities start, so its line is already there.
+    const adminLine = await this.coordinator.waitForLine((l) => parseStatusLine(l)?.event === 'admin', this.options.startTimeoutMs);
+    this.adminUrl = String(parseStatusLine(adminLine)!.url);
     this.userPubkey = String(status.userPubkey);
     this.transportPubkey = String(status.transportPubkey);
     this.encryptionPubkey = String(status.encryptionPubkey);

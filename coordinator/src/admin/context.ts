@@ -1,0 +1,36 @@
+import type { Logger } from '@frostbunker/shared/logger';
+import type { AclDatabase } from '../acl-store/database.js';
+import type { ApprovalStore } from '../approvals/approval-store.js';
+import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { HealthReport } from '../observability/health.js';
+
+/** One identity as operators see it. */
+export interface AdminIdentity {
+  name: string;
+  userPubkey: string;
+  transportPubkey: string;
+}
+
+/** What the admin server works on: the coordinator's own stores, injected by main.ts. */
+export interface AdminDeps {
+  db: AclDatabase;
+  audit: AuditLog;
+  approvals: ApprovalStore;
+  /** `poke` lets a waiting request see an API decision at once rather than at the next poll. */
+  approvalWaiter: Pick<ApprovalWaiter, 'poke'>;
+  identities: readonly AdminIdentity[];
+  /** The relays bunker:// URLs name. */
+  relays: readonly string[];
+  nowSec: () => number;
+  logger: Logger;
+  /** The coordinator's data directory, for the CLI commands the approval page shows. */
+  dataDir: string;
+  /**
+   * Health and metrics of the running coordinator, read per request; bound by main.ts once the
+   * identities run (until then `/health` answers 503 "starting").
+   */
+  observability?: { health(): HealthReport; metrics(): string };
+  /** Body limit for every request; small, since no request needs more. */
+  bodyLimitBytes?: number;
+}
