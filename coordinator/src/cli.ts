@@ -15,6 +15,7 @@ import { ACL_GROUPS, ACL_USAGE, runAclCommand } from './cli-acl.js';
 import { ADMIN_TOKEN_USAGE, runAdminTokenCommand } from './cli-admin.js';
 import { HEALTH_USAGE, runHealthCommand } from './cli-health.js';
 import { acceptNostrConnect } from './cli-connect.js';
+import { DRILL_USAGE, runDrillCommand } from './cli-drill.js';
 import { coordinatorConfigSchema, coordinatorSecretsSchema } from './config.js';
 import { createConnectionToken, DEFAULT_TOKEN_PERMS } from './connection-token.js';
 
@@ -36,6 +37,7 @@ const USAGE = `usage: frostbunker <command> --data <coordinator-dir> [--passphra
                                             answer it on its relays (one must be a bunker relay)
 ${ACL_USAGE}
 ${ADMIN_TOKEN_USAGE}
+${DRILL_USAGE}
 ${HEALTH_USAGE}
   encryption-key show [--identity name]     the current NIP-4e encryption pubkey and the kept old ones
   encryption-key rotate [--identity name]   make a new encryption key; old keys stay to decrypt old messages
@@ -58,6 +60,8 @@ async function main(): Promise<number> {
       cap: { type: 'string' },
       n: { type: 'string', default: '20' },
       'node-log': { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', default: false },
+      'step-timeout': { type: 'string', default: '20s' },
       ...SECRETS_ARG_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -73,6 +77,16 @@ async function main(): Promise<number> {
     if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
     const dir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
     return runAdminTokenCommand(positionals, { dir, reason: values.reason, ...(values.label === undefined ? {} : { label: values.label }) }, () => Math.floor(Date.now() / 1000));
+  }
+  if (group === 'drill' && !values.help) {
+    if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+    return runDrillCommand(positionals, {
+      dir: resolve(process.env.INIT_CWD ?? process.cwd(), values.data),
+      identity: values.identity,
+      dryRun: values['dry-run'],
+      stepTimeoutMs: parseDurationSec(values['step-timeout']) * 1000,
+      access: secretsAccessFromArgs(values, process, (message) => console.error(`warning: ${message}`)),
+    });
   }
   if (group !== undefined && ACL_GROUPS.has(group) && !values.help) {
     if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');

@@ -5,17 +5,25 @@ import { groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
 import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
-import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
-import { toNodeMessageSchema, type FromNodeMessage, type ToNodeMessage } from '@frostbunker/shared/protocol';
+import { createNip44Codec, initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
+import {
+  parseFailpoints,
+  toShareNodeMessageSchema,
+  type FromNodeCeremonyMessage,
+  type FromNodeMessage,
+  type ToShareNodeMessage,
+} from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
-import { loadShareNodeConfig } from './config.js';
+import { CeremonyHandler } from './ceremony/ceremony-handler.js';
+import { EpochFiles } from './ceremony/epoch-files.js';
+import { loadShareNodeConfig, type ShareNodeConfig } from './config.js';
 import { startControlServer } from './control/control-server.js';
 import { controlSocketPath, type ControlRequest } from './control/control-protocol.js';
 import { NodeLog } from './node-log.js';
 import { NodeState } from './node-state.js';
 import { PolicyStore } from './policy-store.js';
 import { ShareSigner } from './signer/share-signer.js';
-import { sendOrLog, serveShareSigner } from './share-node-service.js';
+import { sendOrLog, serveShareNode } from './share-node-service.js';
 
 /** Composition root of one share node: argv, signals, relays. Logs go to stderr as JSON lines. */
 async function main(): Promise<void> {
@@ -31,8 +39,21 @@ async function main(): Promise<void> {
   const dir = resolve(values.data);
   let logger = createLogger({ name: 'share-node', level: values['log-level'] as LogLevel, write: (line) => process.stderr.write(line) });
   const access = secretsAccessFromArgs(values, process, (message) => logger.warn(message));
-  const config = await loadShareNodeConfig(dir, access);
+  // A refresh whose commit this node recorded is finished before anything reads the files
+  // (config.json and secrets.json may be mid-switch after a crash: RELIABILITY.md §2.7).
+  const files = new EpochFiles(dir, access);
+  const recoveredEpoch = files.recoverCommitted();
+  let config: ShareNodeConfig = await loadShareNodeConfig(dir, access);
   logger = logger.child({ node: config.label });
+  if (recoveredEpoch !== undefined) logger.info('finished an interrupted epoch switch', { epoch: recoveredEpoch });
+  let pending = await files.loadPending(config.share.identifier);
+  if (pending && pending.fromEpoch !== config.epoch) {
+    logger.warn('discarding a pending share for another epoch', { ceremonyId: pending.ceremonyId });
+    files.discardPending();
+    pending = null;
+  }
+  if (pending) logger.info('a pending epoch awaits the coordinator\'s decision', { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch });
+  const failpoints = parseFailpoints(process.env.FROSTBUNKER_FAILPOINTS);
   const relays = values.relay?.length ? values.relay : config.relays;
 
   const nowSec = () => Math.floor(Date.now() / 1000);
@@ -48,35 +69,60 @@ async function main(): Promise<void> {
   await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
   const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
   // Only the enrolled coordinator may talk to this node; junk from others costs no ECDH.
-  const transport = new RelayTransport<ToNodeMessage, FromNodeMessage>({
+  const transport = new RelayTransport<ToShareNodeMessage, FromNodeMessage | FromNodeCeremonyMessage>({
     secretKey: hexToBytes(config.nodeSecretKey),
     pool,
     kind: KIND_FROSTBUNKER_NODE,
-    schema: toNodeMessageSchema,
+    schema: toShareNodeMessageSchema,
     isKnownSender: (pubkey: string) => pubkey === config.coordinatorPubkey,
   });
-  const signer = new ShareSigner({
-    groupId: config.groupId,
-    epoch: config.epoch,
-    group: config.group,
-    groupPubkey: groupXOnlyKey(config.group),
-    share: config.share,
+  const makeSigner = (current: ShareNodeConfig) =>
+    new ShareSigner({
+      groupId: current.groupId,
+      epoch: current.epoch,
+      group: current.group,
+      groupPubkey: groupXOnlyKey(current.group),
+      share: current.share,
+      logger,
+      nowSec,
+      monotonicMs: () => performance.now(),
+      policy: () => policies.current(),
+      log,
+      state,
+      sendLater: (message) => sendOrLog(transport, current.coordinatorPubkey, message, logger),
+    });
+  let signer = makeSigner(config);
+  const ceremony = new CeremonyHandler({
+    config: () => config,
+    files,
+    pending,
+    codec: createNip44Codec(hexToBytes(config.nodeSecretKey)),
+    isFrozen: () => state.frozen !== null,
+    onSwitched: async () => {
+      // The committed epoch goes into service: re-read and re-verify the files just written.
+      config = await loadShareNodeConfig(dir, access);
+      signer = makeSigner(config);
+      process.stdout.write(`${JSON.stringify({ event: 'epoch', node: config.label, epoch: config.epoch })}\n`);
+    },
     logger,
     nowSec,
     monotonicMs: () => performance.now(),
-    policy: () => policies.current(),
-    log,
-    state,
-    sendLater: (message) => sendOrLog(transport, config.coordinatorPubkey, message, logger),
+    failpoint: (name) => {
+      const action = failpoints.get(name);
+      if (action === undefined) return;
+      logger.warn('failpoint', { name, action });
+      if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+      throw new Error(`failpoint ${name}`);
+    },
   });
-  serveShareSigner({ transport, signer, logger });
+  serveShareNode({ transport, signer: () => signer, ceremony, logger });
   const control = await startControlServer({
     socketPath: controlSocketPath(dir),
     logger,
     handle: (request: ControlRequest) => {
       switch (request.cmd) {
         case 'status':
-          return { node: config.label, frozen: state.frozen, pendingApprovals: signer.pendingApprovals().length, approved: log.approvedCounts(), logChain: log.verify(), relays: pool.health() };
+          return { node: config.label, epoch: config.epoch, pendingEpoch: ceremony.pending?.toEpoch ?? null, frozen: state.frozen, pendingApprovals: signer.pendingApprovals().length, approved: log.approvedCounts(), logChain: log.verify(), relays: pool.health() };
         case 'pending':
           return signer.pendingApprovals();
         case 'approve':
@@ -98,7 +144,7 @@ async function main(): Promise<void> {
     },
   });
   process.on('SIGHUP', () => void policies.reload());
-  process.stdout.write(`${JSON.stringify({ event: 'started', node: config.label, pid: process.pid, relays, frozen: state.frozen !== null })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'started', node: config.label, pid: process.pid, relays, epoch: config.epoch, frozen: state.frozen !== null })}\n`);
 
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });

@@ -1,6 +1,14 @@
 import type { Logger } from '@frostbunker/shared/logger';
-import type { FromNodeMessage, ToNodeMessage, XOnlyPubkey } from '@frostbunker/shared/protocol';
+import {
+  isCeremonyMessage,
+  type FromNodeCeremonyMessage,
+  type FromNodeMessage,
+  type ToNodeMessage,
+  type ToShareNodeMessage,
+  type XOnlyPubkey,
+} from '@frostbunker/shared/protocol';
 import type { Transport } from '@frostbunker/shared/transport';
+import type { CeremonyHandler } from './ceremony/ceremony-handler.js';
 import type { ShareSigner } from './signer/share-signer.js';
 
 /**
@@ -19,11 +27,34 @@ export function serveShareSigner(options: {
   });
 }
 
+/**
+ * Wires a whole share node: signing messages to the signer in service (a getter: a committed
+ * refresh puts a new one in service), ceremony messages to the ceremony handler. One reply each.
+ */
+export function serveShareNode(options: {
+  transport: Transport<ToShareNodeMessage, FromNodeMessage | FromNodeCeremonyMessage>;
+  signer: () => ShareSigner;
+  ceremony: CeremonyHandler;
+  logger: Logger;
+}): () => void {
+  const { transport, signer, ceremony, logger } = options;
+  return transport.onMessage(({ senderPubkey, message }) => {
+    if (isCeremonyMessage(message)) {
+      ceremony.handle(message).then(
+        (reply) => sendOrLog(transport, senderPubkey, reply, logger),
+        (error: unknown) => logger.error('ceremony handler failed', { type: message.type, error: String(error) }),
+      );
+      return;
+    }
+    sendOrLog(transport, senderPubkey, signer().handle(message), logger);
+  });
+}
+
 /** Sends a node reply; a failed publish is logged, since the coordinator's deadline covers it. */
-export function sendOrLog(
-  transport: Transport<ToNodeMessage, FromNodeMessage>,
+export function sendOrLog<M extends { type: string }>(
+  transport: { send(recipient: XOnlyPubkey, message: M): Promise<void> },
   recipient: XOnlyPubkey,
-  message: FromNodeMessage,
+  message: M,
   logger: Logger,
 ): void {
   transport.send(recipient, message).catch((error: unknown) => {

@@ -5,3 +5,4 @@ export * from './nip46.js';
 export * from './node-messages.js';
 export * from './group-id.js';
 export * from './enrolment.js';
+export * from './ceremony-messages.js';

@@ -1,0 +1,387 @@
+import {
+  CeremonyError,
+  CommitmentMismatchError,
+  commit,
+  createSigningPackage,
+  dealRefresh,
+  finishRefresh,
+  NonceStore,
+  signShare,
+  verifyRefresh,
+  type GroupPackage,
+  type PendingRefresh,
+  type SigningShare,
+} from '@frostbunker/shared/crypto';
+import { FrostbunkerError } from '@frostbunker/shared/errors';
+import type { Logger } from '@frostbunker/shared/logger';
+import type { Nip44Codec } from '@frostbunker/shared/nostr';
+import {
+  CEREMONY_PROTOCOL_VERSION,
+  ceremonyTestMessage,
+  computeCeremonyId,
+  groupPackageDigest,
+  sealedEchoSchema,
+  sealedSubShareSchema,
+  type CeremonyDecision,
+  type CeremonyDeliver,
+  type CeremonyEchoes,
+  type CeremonyFailureCode,
+  type CeremonyHeader,
+  type CeremonyId,
+  type CeremonyStart,
+  type CeremonyTestRound1,
+  type CeremonyTestRound2,
+  type FromNodeCeremonyMessage,
+  type FrostIdentifier,
+  type ToNodeCeremonyMessage,
+} from '@frostbunker/shared/protocol';
+import type { ShareNodeConfig } from '../config.js';
+import type { EpochFiles, PendingEpoch } from './epoch-files.js';
+
+/** Crash-test hook: called at named points (RELIABILITY.md G12 steps); may kill the process. */
+export type Failpoint = (name: string) => void;
+
+export interface CeremonyHandlerOptions {
+  /** The node's current enrolment; re-read after every switch. */
+  config: () => ShareNodeConfig;
+  files: EpochFiles;
+  /** A pending epoch found on disk at start (EpochFiles.loadPending). */
+  pending: PendingEpoch | null;
+  /** NIP-44 with the node identity key: sub-shares and echoes travel node to node. */
+  codec: Nip44Codec;
+  isFrozen: () => boolean;
+  /** Reloads the node's config from disk after a switch and puts the new epoch in service. */
+  onSwitched: () => Promise<void>;
+  logger: Logger;
+  nowSec: () => number;
+  monotonicMs: () => number;
+  failpoint?: Failpoint;
+  /** Accepted age of a ceremony's `createdAtSec`, either way. Default 600 s. */
+  maxParamsAgeSec?: number;
+}
+
+interface ActiveRefresh {
+  ceremonyId: CeremonyId;
+  start: CeremonyStart;
+  phase: 'dealt' | 'verified';
+  pending?: PendingRefresh;
+}
+
+class CeremonyFailure extends Error {
+  constructor(
+    readonly code: CeremonyFailureCode,
+    message: string,
+    readonly culprits: readonly FrostIdentifier[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The share node's side of a refresh (issue 7): checks the coordinator's parameters against its own
+ * enrolment, deals, verifies every dealer's contribution (shared/crypto/refresh.ts), echoes, makes
+ * the pending share durable before saying so, test-signs with it, and switches epoch only on the
+ * coordinator's commit decision; until then the current epoch stays in service. One message at a
+ * time; every message gets exactly one reply.
+ */
+export class CeremonyHandler {
+  readonly #options: CeremonyHandlerOptions;
+  #active: ActiveRefresh | undefined;
+  #pending: PendingEpoch | null;
+  readonly #nonces: NonceStore;
+  readonly #testShares = new Map<string, 'pending' | 'current'>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: CeremonyHandlerOptions) {
+    this.#options = options;
+    this.#pending = options.pending;
+    this.#nonces = new NonceStore({ maxPending: 8, ttlMs: 60_000, now: options.monotonicMs });
+  }
+
+  /** The pending epoch, if any (for status). */
+  get pending(): PendingEpoch | null {
+    return this.#pending;
+  }
+
+  /** Answers one authenticated coordinator message; serialised so file steps never interleave. */
+  handle(message: ToNodeCeremonyMessage): Promise<FromNodeCeremonyMessage> {
+    const next = this.#queue.then(() => this.#handle(message));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #handle(message: ToNodeCeremonyMessage): Promise<FromNodeCeremonyMessage> {
+    try {
+      if (message.type === 'ceremony_status') return this.#status(message.ceremonyId);
+      const config = this.#options.config();
+      if (message.groupId !== config.groupId) throw new CeremonyFailure('bad_params', 'unknown group');
+      if (this.#options.isFrozen()) throw new CeremonyFailure('frozen', 'frozen');
+      switch (message.type) {
+        case 'ceremony_start':
+          return this.#start(message);
+        case 'ceremony_deliver':
+          return this.#deliver(message);
+        case 'ceremony_echoes':
+          return await this.#echoes(message);
+        case 'ceremony_test_round1':
+          return this.#testRound1(message);
+        case 'ceremony_test_round2':
+          return this.#testRound2(message);
+        case 'ceremony_decision':
+          return await this.#decide(message);
+      }
+    } catch (error) {
+      // A failpoint standing for a crash: no reply at all, as after SIGKILL.
+      if (error instanceof Error && error.name === 'FailpointCrash') throw error;
+      return this.#failed(message.ceremonyId, error);
+    }
+  }
+
+  #header(ceremonyId: CeremonyId): CeremonyHeader {
+    const config = this.#options.config();
+    return { v: CEREMONY_PROTOCOL_VERSION, groupId: config.groupId, epoch: config.epoch, ceremonyId };
+  }
+
+  #status(ceremonyId: CeremonyId): FromNodeCeremonyMessage {
+    const pending = this.#pending;
+    return {
+      ...this.#header(ceremonyId),
+      type: 'ceremony_state',
+      identifier: this.#options.config().share.identifier,
+      frozen: this.#options.isFrozen(),
+      pending: pending
+        ? { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch, committed: pending.committed, groupDigest: pending.groupDigest }
+        : null,
+    };
+  }
+
+  /** S1: the parameters must describe a refresh of exactly our group, from our epoch to the next. */
+  #start(message: CeremonyStart): FromNodeCeremonyMessage {
+    const config = this.#options.config();
+    const { params } = message;
+    if (computeCeremonyId(params) !== message.ceremonyId) throw new CeremonyFailure('bad_params', 'ceremony id does not match its parameters');
+    if (params.kind !== 'refresh') throw new CeremonyFailure('bad_params', `${params.kind} is not supported by this node yet`);
+    if (params.fromEpoch !== config.epoch || message.epoch !== config.epoch) throw new CeremonyFailure('wrong_epoch', `this node is on epoch ${config.epoch}`);
+    if (params.toEpoch !== config.epoch + 1) throw new CeremonyFailure('bad_params', 'a refresh creates the next epoch');
+    const { group } = config;
+    if (params.groupId !== config.groupId || params.groupKey !== group.groupKey) throw new CeremonyFailure('bad_params', 'not this group');
+    if (params.threshold !== group.threshold || params.maxSigners !== group.maxSigners || params.newThreshold !== group.threshold || params.newMaxSigners !== group.maxSigners) {
+      throw new CeremonyFailure('bad_params', 'a refresh keeps (k, n)');
+    }
+    const members = Object.keys(group.verifyingShares).sort();
+    // RELIABILITY.md T21: a refresh needs all n members as dealers and recipients.
+    const same = (ids: readonly string[]) => ids.length === members.length && [...ids].sort().every((id, i) => id === members[i]);
+    if (!same(params.dealers) || !same(params.participants)) throw new CeremonyFailure('bad_params', 'a refresh needs every member as dealer and participant');
+    const ageSec = Math.abs(this.#options.nowSec() - params.createdAtSec);
+    if (ageSec > (this.#options.maxParamsAgeSec ?? 600)) throw new CeremonyFailure('bad_params', 'ceremony parameters are stale');
+    if (this.#pending && this.#pending.ceremonyId !== message.ceremonyId) {
+      throw new CeremonyFailure('pending_decision', `epoch ${this.#pending.toEpoch} of ceremony ${this.#pending.ceremonyId.slice(0, 12)} awaits a decision`);
+    }
+    if (this.#pending) throw new CeremonyFailure('pending_decision', 'this ceremony already has a pending share');
+
+    this.#discardActive();
+    const { message: commitments, subShares } = dealRefresh({ share: config.share, group });
+    const sealed: Record<string, string> = {};
+    try {
+      for (const subShare of subShares) {
+        const recipient = config.members.find((m) => m.identifier === subShare.recipient);
+        if (!recipient) throw new CeremonyFailure('bad_params', 'a recipient is not enrolled');
+        sealed[subShare.recipient] = this.#options.codec.encrypt(
+          recipient.nodePubkey,
+          JSON.stringify({
+            v: CEREMONY_PROTOCOL_VERSION,
+            type: 'sub_share',
+            ceremonyId: message.ceremonyId,
+            dealer: config.share.identifier,
+            recipient: subShare.recipient,
+            subShare: subShare.toMessage(),
+          }),
+        );
+      }
+    } finally {
+      for (const subShare of subShares) subShare.discard();
+    }
+    this.#active = { ceremonyId: message.ceremonyId, start: message, phase: 'dealt' };
+    this.#options.logger.info('refresh: dealt', { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch });
+    this.#options.failpoint?.('refresh.after_S1');
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_contribution', commitments: commitments.commitments, sealed };
+  }
+
+  #activeFor(ceremonyId: CeremonyId, phase: ActiveRefresh['phase']): ActiveRefresh {
+    const active = this.#active;
+    if (!active || active.ceremonyId !== ceremonyId) throw new CeremonyFailure('unknown_ceremony', 'no such ceremony in progress');
+    if (active.phase !== phase) throw new CeremonyFailure('protocol', `ceremony is past ${phase}`);
+    return active;
+  }
+
+  #memberKey(identifier: FrostIdentifier): string {
+    const member = this.#options.config().members.find((m) => m.identifier === identifier);
+    if (!member) throw new CeremonyFailure('protocol', `${identifier.slice(0, 12)} is not a member`);
+    return member.nodePubkey;
+  }
+
+  /** S2 (first half): open every sub-share meant for us, verify all contributions, echo. */
+  #deliver(message: CeremonyDeliver): FromNodeCeremonyMessage {
+    const active = this.#activeFor(message.ceremonyId, 'dealt');
+    const config = this.#options.config();
+    const me = config.share.identifier;
+    const commitments: Record<string, unknown> = {};
+    const subShares: Record<string, unknown> = {};
+    for (const [dealer, contribution] of Object.entries(message.contributions) as [FrostIdentifier, { commitments: string[]; sealed: string }][]) {
+      commitments[dealer] = { commitments: contribution.commitments };
+      // The sealed payload is authenticated by ECDH(dealer, us): the coordinator cannot make one.
+      let opened: unknown = 'undecryptable';
+      try {
+        const parsed = sealedSubShareSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(dealer), contribution.sealed)));
+        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === me) {
+          opened = parsed.data.subShare;
+        }
+      } catch (error) {
+        if (error instanceof CeremonyFailure) throw error;
+      }
+      subShares[dealer] = opened;
+    }
+    const pending = verifyRefresh({ share: config.share, group: config.group, commitments, subShares });
+    active.pending = pending;
+    active.phase = 'verified';
+    const sealed: Record<string, string> = {};
+    for (const member of config.members) {
+      if (member.identifier === me) continue;
+      sealed[member.identifier] = this.#options.codec.encrypt(
+        member.nodePubkey,
+        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: message.ceremonyId, from: me, to: member.identifier, echo: pending.echo }),
+      );
+    }
+    if (pending.rejections.length > 0) {
+      this.#options.logger.warn('refresh: contributions rejected (blame after the echo round)', { rejections: pending.rejections.map((r) => r.from.slice(0, 12)) });
+    }
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_echo', digest: pending.echo.digest, sealed };
+  }
+
+  /** S2 (second half) and S3: compare echoes, compute the new share, make it durable, then say so. */
+  async #echoes(message: CeremonyEchoes): Promise<FromNodeCeremonyMessage> {
+    const active = this.#activeFor(message.ceremonyId, 'verified');
+    const config = this.#options.config();
+    const me = config.share.identifier;
+    const echoes: Record<string, unknown> = {};
+    for (const [from, sealed] of Object.entries(message.echoes) as [FrostIdentifier, string][]) {
+      let opened: unknown;
+      try {
+        const parsed = sealedEchoSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(from), sealed)));
+        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.from === from && parsed.data.to === me) opened = parsed.data.echo;
+      } catch (error) {
+        if (error instanceof CeremonyFailure) throw error;
+      }
+      echoes[from] = opened ?? 'undecryptable';
+    }
+    const pendingRefresh = active.pending!;
+    this.#active = undefined;
+    const { group, share } = finishRefresh(pendingRefresh, echoes);
+    this.#options.failpoint?.('refresh.after_S2');
+    const { params } = active.start;
+    try {
+      const file = await this.#options.files.writePending(
+        { ceremonyId: message.ceremonyId, fromEpoch: params.fromEpoch, toEpoch: params.toEpoch, group, share },
+        config.nodeSecretKey,
+      );
+      this.#pending = { ceremonyId: message.ceremonyId, fromEpoch: params.fromEpoch, toEpoch: params.toEpoch, group, groupDigest: file.groupDigest, share, committed: false };
+    } catch (error) {
+      throw new CeremonyFailure('store_failed', `pending share not stored: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.#options.logger.info('refresh: pending share stored', { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch });
+    this.#options.failpoint?.('refresh.after_S3');
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_pending', toEpoch: params.toEpoch, groupDigest: groupPackageDigest(group), group };
+  }
+
+  #testMaterial(ceremonyId: CeremonyId, which: 'pending' | 'current'): { share: SigningShare; group: GroupPackage } {
+    const pending = this.#pending;
+    if (!pending || pending.ceremonyId !== ceremonyId || pending.committed) throw new CeremonyFailure('unknown_ceremony', 'no pending share for this ceremony');
+    if (which === 'pending') return { share: pending.share, group: pending.group };
+    const config = this.#options.config();
+    return { share: config.share, group: config.group };
+  }
+
+  /** S4: fresh nonces for one test id; a test id is never given nonces twice. */
+  #testRound1(message: CeremonyTestRound1): FromNodeCeremonyMessage {
+    const { share } = this.#testMaterial(message.ceremonyId, message.share);
+    const { nonces, commitments } = commit(share);
+    try {
+      this.#nonces.put(message.testId, nonces);
+    } catch {
+      nonces.discard();
+      throw new CeremonyFailure('protocol', 'test id already used');
+    }
+    this.#testShares.set(message.testId, message.share);
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_test_commitments', testId: message.testId, commitments };
+  }
+
+  #testRound2(message: CeremonyTestRound2): FromNodeCeremonyMessage {
+    const which = this.#testShares.get(message.testId);
+    if (which === undefined || !this.#nonces.has(message.testId)) throw new CeremonyFailure('protocol', 'no round one for this test id');
+    this.#testShares.delete(message.testId);
+    const nonces = this.#nonces.take(message.testId);
+    const { share, group } = this.#testMaterial(message.ceremonyId, which);
+    const pkg = createSigningPackage(ceremonyTestMessage(message.ceremonyId, message.testId), message.commitments);
+    const signatureShare = signShare(share, group, nonces, pkg);
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_test_share', testId: message.testId, signatureShare };
+  }
+
+  /** S6/S7 on commit; on abort the pending share is destroyed. Idempotent either way. */
+  async #decide(message: CeremonyDecision): Promise<FromNodeCeremonyMessage> {
+    const config = this.#options.config();
+    const pending = this.#pending;
+    if (message.decision === 'abort') {
+      if (this.#active?.ceremonyId === message.ceremonyId) this.#discardActive();
+      if (pending?.ceremonyId === message.ceremonyId) {
+        if (pending.committed) throw new CeremonyFailure('protocol', 'the commit decision is already recorded');
+        this.#options.files.discardPending();
+        this.#pending = null;
+        this.#options.logger.info('refresh: aborted, pending share destroyed', { ceremonyId: message.ceremonyId });
+      }
+      return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'abort' };
+    }
+    if (!pending || pending.ceremonyId !== message.ceremonyId) {
+      // Already switched (a repeated decision after a lost ack): say so again.
+      if (config.epoch === message.toEpoch && !pending) return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'commit' };
+      throw new CeremonyFailure('unknown_ceremony', 'no pending share for this ceremony');
+    }
+    if (pending.toEpoch !== message.toEpoch) throw new CeremonyFailure('bad_params', 'decision is for another epoch');
+    const files = this.#options.files;
+    files.markCommitted();
+    pending.committed = true;
+    this.#options.failpoint?.('refresh.before_S6');
+    files.switchEpoch();
+    this.#options.failpoint?.('refresh.after_S6');
+    files.finishSwitch();
+    this.#pending = null;
+    await this.#options.onSwitched();
+    this.#options.logger.info('refresh: switched epoch, old share destroyed', { ceremonyId: message.ceremonyId, epoch: message.toEpoch });
+    this.#options.failpoint?.('refresh.after_S7');
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'commit' };
+  }
+
+  #discardActive(): void {
+    this.#active?.pending?.discard();
+    this.#active = undefined;
+  }
+
+  #failed(ceremonyId: CeremonyId, error: unknown): FromNodeCeremonyMessage {
+    let code: CeremonyFailureCode = 'protocol';
+    let culprits: readonly FrostIdentifier[] = [];
+    if (error instanceof CeremonyFailure) {
+      code = error.code;
+      culprits = error.culprits;
+    } else if (error instanceof CommitmentMismatchError) {
+      code = 'commitment_mismatch';
+      culprits = error.dealers;
+    } else if (error instanceof CeremonyError) {
+      code = 'contribution_rejected';
+      culprits = error.rejections.map((r) => r.from);
+    }
+    if (code !== 'frozen' && code !== 'pending_decision' && this.#active?.ceremonyId === ceremonyId) this.#discardActive();
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof CeremonyFailure) && !(error instanceof FrostbunkerError)) this.#options.logger.error('ceremony step failed', { error: reason });
+    this.#options.logger.warn('ceremony refused', { ceremonyId, code, reason });
+    return { ...this.#header(ceremonyId), type: 'ceremony_failed', code, reason: reason.slice(0, 400), culprits: [...culprits] };
+  }
+}

@@ -1,0 +1,177 @@
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { isSealedFile, SigningShare, parseGroupPackage, type GroupPackage } from '@frostbunker/shared/crypto';
+import { readJsonFile, readSecretsFile, writeJsonFileAtomic, writeSecretsFile, type SecretsAccess } from '@frostbunker/shared/config';
+import { ConfigError } from '@frostbunker/shared/errors';
+import { ceremonyIdSchema, groupPackageDigest, hexOfBytes, type CeremonyId, type FrostIdentifier } from '@frostbunker/shared/protocol';
+import { shareNodeSecretsSchema } from '../config.js';
+
+/** Public marker of a pending epoch; its presence (not the secrets file's) means "pending". */
+export const PENDING_EPOCH_FILE = 'pending-epoch.json';
+/** The pending share, sealed like `secrets.json` (same schema, same passphrase). */
+export const PENDING_SECRETS_FILE = 'secrets.pending.json';
+
+const pendingEpochSchema = z.strictObject({
+  v: z.literal(1),
+  ceremonyId: ceremonyIdSchema,
+  kind: z.literal('refresh'),
+  fromEpoch: z.number().int().min(0),
+  toEpoch: z.number().int().min(1),
+  group: z.unknown(),
+  groupDigest: hexOfBytes(32),
+  /** Set once the node has learnt the coordinator's commit decision: from then on only forward. */
+  committed: z.boolean(),
+});
+export type PendingEpochFile = z.infer<typeof pendingEpochSchema>;
+
+/** A pending epoch with its verified share, as the ceremony handler holds it. */
+export interface PendingEpoch {
+  ceremonyId: CeremonyId;
+  fromEpoch: number;
+  toEpoch: number;
+  group: GroupPackage;
+  groupDigest: string;
+  share: SigningShare;
+  committed: boolean;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeDurably(dir: string, name: string): void {
+  const path = join(dir, name);
+  if (!existsSync(path)) return;
+  unlinkSync(path);
+  fsyncDir(dir);
+}
+
+/**
+ * The files of a two-phase epoch switch in a share node's data directory (RELIABILITY.md §2.7):
+ *
+ *   pending:   secrets.pending.json (sealed), then pending-epoch.json — both temp + fsync + rename +
+ *              dir fsync, before the node says `ceremony_pending` (S3).
+ *   commit:    pending-epoch.json gets `committed: true` (the decision, durable), config.json gets
+ *              the new epoch and group, secrets.pending.json is renamed over secrets.json (the old
+ *              share file is gone: S6), pending-epoch.json is removed (S7), then the node acks.
+ *   abort:     both pending files are removed; config.json and secrets.json were never touched.
+ *
+ * Every step is idempotent, so `recoverCommitted` can finish a switch interrupted anywhere after
+ * the decision was recorded without needing the passphrase (a rename, not a re-seal).
+ */
+export class EpochFiles {
+  readonly #dir: string;
+  readonly #access: SecretsAccess;
+
+  constructor(dir: string, access: SecretsAccess) {
+    this.#dir = dir;
+    this.#access = access;
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  readPendingFile(): PendingEpochFile | null {
+    const path = join(this.#dir, PENDING_EPOCH_FILE);
+    return existsSync(path) ? readJsonFile(path, pendingEpochSchema) : null;
+  }
+
+  /** Reads and verifies the pending epoch (share against its group), or null when there is none. */
+  async loadPending(identifier: FrostIdentifier): Promise<PendingEpoch | null> {
+    const file = this.readPendingFile();
+    if (file === null) {
+      // A pending share without its marker: the node died before S3 completed; it was never acknowledged.
+      removeDurably(this.#dir, PENDING_SECRETS_FILE);
+      return null;
+    }
+    const secretsPath = join(this.#dir, PENDING_SECRETS_FILE);
+    const secrets = await readSecretsFile(secretsPath, shareNodeSecretsSchema, this.#access);
+    let group: GroupPackage;
+    let share: SigningShare;
+    try {
+      group = parseGroupPackage(file.group);
+      share = SigningShare.fromHex(identifier, secrets.signingShare, group);
+    } catch (error) {
+      throw new ConfigError(secretsPath, 'pending share does not match the pending group', { cause: error });
+    }
+    return { ceremonyId: file.ceremonyId, fromEpoch: file.fromEpoch, toEpoch: file.toEpoch, group, groupDigest: file.groupDigest, share, committed: file.committed };
+  }
+
+  /** Persists a pending epoch (S3): sealed share first, then the public marker. */
+  async writePending(pending: Omit<PendingEpoch, 'committed' | 'groupDigest'>, nodeSecretKey: string): Promise<PendingEpochFile> {
+    const current = readJsonFile(join(this.#dir, 'secrets.json'), z.unknown());
+    const passphrase = isSealedFile(current) ? await this.#access.passphrase?.() : undefined;
+    if (isSealedFile(current) && passphrase === undefined) throw new ConfigError('secrets.json', 'sealed: a passphrase is needed to seal the pending share');
+    await writeSecretsFile(
+      join(this.#dir, PENDING_SECRETS_FILE),
+      { v: 1, nodeSecretKey, signingShare: pending.share.toHex() },
+      passphrase === undefined ? {} : { passphrase },
+    );
+    const file: PendingEpochFile = {
+      v: 1,
+      ceremonyId: pending.ceremonyId,
+      kind: 'refresh',
+      fromEpoch: pending.fromEpoch,
+      toEpoch: pending.toEpoch,
+      group: pending.group,
+      groupDigest: groupPackageDigest(pending.group),
+      committed: false,
+    };
+    writeJsonFileAtomic(join(this.#dir, PENDING_EPOCH_FILE), file);
+    return file;
+  }
+
+  /** Records the commit decision before anything else changes. */
+  markCommitted(): void {
+    const file = this.readPendingFile();
+    if (file === null) throw new ConfigError(PENDING_EPOCH_FILE, 'no pending epoch to commit');
+    if (!file.committed) writeJsonFileAtomic(join(this.#dir, PENDING_EPOCH_FILE), { ...file, committed: true });
+  }
+
+  /** S6: config.json on the new epoch and group, then the pending share replaces secrets.json. */
+  switchEpoch(): void {
+    const file = this.readPendingFile();
+    if (file === null || !file.committed) throw new ConfigError(PENDING_EPOCH_FILE, 'switch without a recorded commit');
+    const configPath = join(this.#dir, 'config.json');
+    // Edit the raw document so every other enrolment field stays exactly as written.
+    const config = readJsonFile(configPath, z.record(z.string(), z.unknown()));
+    if (config.epoch !== file.toEpoch) writeJsonFileAtomic(configPath, { ...config, epoch: file.toEpoch, group: file.group });
+    const pendingSecrets = join(this.#dir, PENDING_SECRETS_FILE);
+    if (existsSync(pendingSecrets)) {
+      renameSync(pendingSecrets, join(this.#dir, 'secrets.json'));
+      fsyncDir(this.#dir);
+    }
+  }
+
+  /** S7: the switch is complete; the marker goes. */
+  finishSwitch(): void {
+    removeDurably(this.#dir, PENDING_EPOCH_FILE);
+  }
+
+  /** Abort: the pending share and its marker go; the current epoch was never touched. */
+  discardPending(): void {
+    const file = this.readPendingFile();
+    if (file?.committed) throw new ConfigError(PENDING_EPOCH_FILE, 'the commit decision is recorded: cannot abort');
+    removeDurably(this.#dir, PENDING_SECRETS_FILE);
+    removeDurably(this.#dir, PENDING_EPOCH_FILE);
+  }
+
+  /**
+   * At start, before the config is loaded: a switch whose commit was recorded is finished (the
+   * config and secrets files may disagree in between). Returns the epoch switched to, if any.
+   */
+  recoverCommitted(): number | undefined {
+    const file = this.readPendingFile();
+    if (file === null || !file.committed) return undefined;
+    this.switchEpoch();
+    this.finishSwitch();
+    return file.toEpoch;
+  }
+}
