@@ -139,7 +139,11 @@ async function main(): Promise<void> {
     });
     const endpoint = new Nip46Endpoint({
       pool,
-      requestDedupe: { firstSighting: (key) => replays.firstSighting(`${identity.name}:${key}`) },
+      requestDedupe: {
+        firstSighting: (key, scheme) => replays.firstSighting(`${identity.name}:${key}`, scheme ?? null),
+        answered: (key) => replays.answered(`${identity.name}:${key}`),
+        takeInterrupted: () => replays.takeInterrupted(`${identity.name}:`).map(({ key, scheme }) => ({ key: key.slice(identity.name.length + 1), scheme })),
+      },
       transportSecretKey: hexToBytes(identity.transportSecretKey),
       isKnownClient: (pubkey) => aclStore.isKnownClient(identity.name, pubkey),
       onAnswered: (method, ok) => metrics.request(identity.name, method, ok),
@@ -198,6 +202,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     for (const stop of stops) stop();
+    replays.flush();
     void Promise.allSettled([transport.close(), pool.close(), admin.close()]).then(() => {
       db.close();
       process.exit(0);

@@ -142,4 +142,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX admin_tokens_live_label ON admin_tokens (label) WHERE revoked_at_sec IS NULL;
   `,
+  // 7: requests in flight (RELIABILITY.md G10: a request pending at a crash gets an answer after
+  // restart, never silence). A seen request is unanswered until its reply is published; rows seen
+  // before this migration count as answered.
+  `
+  ALTER TABLE seen_requests ADD COLUMN reply_scheme TEXT;
+  ALTER TABLE seen_requests ADD COLUMN answered INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX seen_requests_unanswered ON seen_requests (answered) WHERE answered = 0;
+  `,
 ];

@@ -19,7 +19,12 @@ export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecr
 
 /** Where (client, request id) keys are remembered for the request window; SQLite in production. */
 export interface RequestDedupe {
-  firstSighting(key: string): boolean;
+  /** Records a sighting (with the scheme a late error would need); false for a replay. */
+  firstSighting(key: string, replyScheme?: Scheme): boolean;
+  /** The request's final reply went out. */
+  answered?(key: string): void;
+  /** Requests the previous process saw and never answered, each taken once (G10). */
+  takeInterrupted?(): { key: string; scheme: string }[];
 }
 
 export interface Nip46EndpointOptions {
@@ -88,7 +93,9 @@ export class Nip46Endpoint {
    * an answer after restart, never silence: approved ones go on, the rest get their error.
    */
   #finishInterrupted(): void {
+    const queued = new Set<string>();
     for (const record of this.#context.approvals.unanswered()) {
+      queued.add(`${record.clientPubkey}:${record.requestId}`);
       const client = record.clientPubkey as XOnlyPubkey;
       const channel = this.#channel(client, record.scheme);
       const parsed = record.request && parseNip46Request(JSON.stringify({ id: record.requestId, method: record.request.method, params: record.request.params }));
@@ -100,8 +107,27 @@ export class Nip46Endpoint {
         continue;
       }
       this.#options.logger.info('nip46 request resumed after restart', { client, approvalId: record.approvalId, state: record.state });
-      void resumeNip46(parsed.request, record.approvalId, client, this.#context, channel).then((response) => this.#reply(client, record.scheme, response));
+      void resumeNip46(parsed.request, record.approvalId, client, this.#context, channel).then((response) =>
+        this.#answer(`${client}:${record.requestId}`, client, record.scheme, response),
+      );
     }
+    // Any other request the previous process was working on (a signing round, a decryption) died
+    // with it: the client gets an error now rather than silence forever.
+    for (const { key, scheme } of this.#requestIds.takeInterrupted?.() ?? []) {
+      if (queued.has(key)) continue;
+      const separator = key.indexOf(':');
+      const client = key.slice(0, separator) as XOnlyPubkey;
+      const requestId = key.slice(separator + 1);
+      if (!/^[0-9a-f]{64}$/.test(client) || (scheme !== 'nip44' && scheme !== 'nip04')) continue;
+      this.#options.logger.info('nip46 request interrupted by a restart', { client, requestId });
+      void this.#reply(client, scheme, { id: requestId, result: '', error: 'interrupted by a bunker restart; send the request again' });
+    }
+  }
+
+  /** The final reply of a request: published, then recorded as answered. */
+  async #answer(key: string, clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): Promise<void> {
+    await this.#reply(clientPubkey, scheme, response);
+    this.#requestIds.answered?.(key);
   }
 
   #channel(clientPubkey: XOnlyPubkey, scheme: Scheme): ReplyChannel {
@@ -144,15 +170,16 @@ export class Nip46Endpoint {
       return this.#reply(clientPubkey, scheme, errorReply(parsed.requestId, parsed.error));
     }
     const { request } = parsed;
-    if (!this.#requestIds.firstSighting(`${clientPubkey}:${request.requestId}`)) return this.#drop('duplicate', event);
+    const requestKey = `${clientPubkey}:${request.requestId}`;
+    if (!this.#requestIds.firstSighting(requestKey, scheme)) return this.#drop('duplicate', event);
     const windowError = this.#checkWindow(event.created_at);
     if (windowError) {
       log.info('nip46 request outside window', { client: clientPubkey, method: request.method, createdAt: event.created_at });
-      return this.#reply(clientPubkey, scheme, { id: request.requestId, result: '', error: windowError });
+      return this.#answer(requestKey, clientPubkey, scheme, { id: request.requestId, result: '', error: windowError });
     }
     if (!this.#guard.admitRequest(clientPubkey)) {
       log.info('nip46 request over the client rate', { client: clientPubkey, method: request.method });
-      return this.#reply(clientPubkey, scheme, { id: request.requestId, result: '', error: 'rate limited: too many requests, slow down' });
+      return this.#answer(requestKey, clientPubkey, scheme, { id: request.requestId, result: '', error: 'rate limited: too many requests, slow down' });
     }
     const started = performance.now();
     const response = await dispatchNip46(request, clientPubkey, this.#context, this.#channel(clientPubkey, scheme));
@@ -164,7 +191,7 @@ export class Nip46Endpoint {
       error: response.error,
       ms: Math.round(performance.now() - started),
     });
-    await this.#reply(clientPubkey, scheme, response);
+    await this.#answer(requestKey, clientPubkey, scheme, response);
   }
 
   #checkWindow(createdAtSec: number): string | undefined {

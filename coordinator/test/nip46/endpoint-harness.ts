@@ -40,31 +40,42 @@ export async function endpointHarness() {
   const published: NostrEvent[] = [];
   let decryptAttempts = 0;
   const guard = new FloodGuard({ nowMs: () => clock.ms });
-  const replays = new ReplayStore(db, { windowSec: 360, nowSec });
   let signingSessions = 0;
-  const endpoint = new Nip46Endpoint({
-    pool: { subscribe: () => ({ close() {} }) as never, publish: async (event) => void published.push(event) as never },
-    transportSecretKey: transportSecret,
-    requestDedupe: { firstSighting: (key) => replays.firstSighting(`default:${key}`) },
-    isKnownClient: (pubkey) => {
-      decryptAttempts++; // called exactly once per event that got past dedupe, before any ECDH
-      return acl.isKnownClient('default', pubkey);
-    },
-    floodGuard: guard,
-    logger: silent as never,
-    nowMs: () => clock.ms,
-    context: {
-      userPubkey: '2'.repeat(64) as XOnlyPubkey,
-      relays: [],
-      acl: new AclGate({ identity: 'default', store: acl, tokens }),
-      approvals: new ApprovalDesk({ identity: 'default', store: approvals, waiter: new ApprovalWaiter({ store: approvals }), acl, urlFor: (id) => id, timeoutSec: 60 }),
-      sign: async (event) => {
-        signingSessions++;
-        return { ...event, id: randomBytes(32).toString('hex'), sig: 's'.repeat(128) };
+  /** While set, a signing request hangs until released (a process that dies mid-round). */
+  let hold: Promise<void> | undefined;
+  /** One coordinator process's endpoint over the shared database; `restart` builds the next one. */
+  const build = () => {
+    const replays = new ReplayStore(db, { windowSec: 360, nowSec, answerFlushMs: 1 });
+    return new Nip46Endpoint({
+      pool: { subscribe: () => ({ close() {} }) as never, publish: async (event) => void published.push(event) as never },
+      transportSecretKey: transportSecret,
+      requestDedupe: {
+        firstSighting: (key, scheme) => replays.firstSighting(`default:${key}`, scheme ?? null),
+        answered: (key) => replays.answered(`default:${key}`),
+        takeInterrupted: () => replays.takeInterrupted('default:').map(({ key, scheme }) => ({ key: key.slice('default:'.length), scheme })),
       },
-      encryption: { nip44Encrypt: () => '', nip44Decrypt: () => '', nip04Encrypt: () => '', nip04Decrypt: () => '' },
-    },
-  });
+      isKnownClient: (pubkey) => {
+        decryptAttempts++; // called exactly once per event that got past dedupe, before any ECDH
+        return acl.isKnownClient('default', pubkey);
+      },
+      floodGuard: guard,
+      logger: silent as never,
+      nowMs: () => clock.ms,
+      context: {
+        userPubkey: '2'.repeat(64) as XOnlyPubkey,
+        relays: [],
+        acl: new AclGate({ identity: 'default', store: acl, tokens }),
+        approvals: new ApprovalDesk({ identity: 'default', store: approvals, waiter: new ApprovalWaiter({ store: approvals }), acl, urlFor: (id) => id, timeoutSec: 60 }),
+        sign: async (event) => {
+          signingSessions++;
+          await hold;
+          return { ...event, id: randomBytes(32).toString('hex'), sig: 's'.repeat(128) };
+        },
+        encryption: { nip44Encrypt: () => '', nip44Decrypt: () => '', nip04Encrypt: () => '', nip04Decrypt: () => '' },
+      },
+    });
+  };
+  const endpoint = build();
   const admin = new AclAdmin({ db, audit, identity: 'default', nowSec });
 
   /** A client with its own key; `request` builds a real NIP-44 kind-24133 event at the clock's time. */
@@ -101,6 +112,27 @@ export async function endpointHarness() {
     const { secret } = tokens.create({ perms, ttlSec: 600, label: 'flood', actor: 'test' });
     await endpoint.handleEvent(c.request('connect', [transportPubkey, secret]));
   };
-  return { db, clock, endpoint, guard, admin, published, client, junk, connectWithToken, decrypts: () => decryptAttempts, signingSessions: () => signingSessions };
+  return {
+    db,
+    clock,
+    endpoint,
+    guard,
+    admin,
+    published,
+    client,
+    junk,
+    connectWithToken,
+    decrypts: () => decryptAttempts,
+    signingSessions: () => signingSessions,
+    /** From now on, signing requests hang (the process will "die" mid-round). */
+    holdSigning: () => void (hold = new Promise<void>(() => undefined)),
+    /** A new process over the same database: it starts and finishes what the old one left. */
+    restart: () => {
+      hold = undefined;
+      const next = build();
+      next.start();
+      return next;
+    },
+  };
 }
 
