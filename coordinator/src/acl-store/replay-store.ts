@@ -31,7 +31,7 @@ export class ReplayStore {
     this.#db = db;
     this.#windowSec = options.windowSec;
     this.#nowSec = options.nowSec;
-    this.#flushMs = options.answerFlushMs ?? 250;
+    this.#flushMs = options.answerFlushMs ?? 100;
   }
 
   /** Records `key` as seen and not yet answered; false when it was already seen inside the window. */
