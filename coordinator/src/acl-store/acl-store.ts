@@ -1,3 +1,4 @@
+import type { Failpoints } from '@frostbunker/shared/config';
 import type { Nip46MethodName } from '@frostbunker/shared/protocol';
 import type { AclRows, Denial, Grant, KindScope, Subject, TrustLevel, Verdict } from '../acl/types.js';
 import type { AclDatabase } from './database.js';
@@ -61,10 +62,12 @@ const SQL = {
 export class AclStore {
   readonly #db: AclDatabase;
   readonly #nowSec: () => number;
+  readonly #failpoints: Failpoints | undefined;
 
-  constructor(db: AclDatabase, options: { nowSec: () => number }) {
+  constructor(db: AclDatabase, options: { nowSec: () => number; failpoints?: Failpoints }) {
     this.#db = db;
     this.#nowSec = options.nowSec;
+    this.#failpoints = options.failpoints;
   }
 
   /** Rows for one client of one identity, with each capped grant's usage inside its window. */
@@ -145,6 +148,7 @@ export class AclStore {
         const nowSec = this.#nowSec();
         const verdict = decide(this.loadRows(entry.identity, entry.clientPubkey), nowSec);
         const grantId = 'grantId' in verdict.rule ? verdict.rule.grantId : null;
+        this.#failpoints?.hit('request_log.insert');
         this.#db.prepare(SQL.insertRequest).run({
           atSec: nowSec,
           identity: entry.identity,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 /** Codes only the admin API produces, beside the domain's `ErrorCode`s. */
 export type AdminErrorCode =
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'INVALID_REQUEST'
   | 'NOT_FOUND'
   | 'CONFLICT'
@@ -56,6 +57,8 @@ const FRAMEWORK_CODES: Record<number, AdminErrorCode> = { 413: 'PAYLOAD_TOO_LARG
 export function toErrorReply(error: unknown): { statusCode: number; body: ErrorBody; internal: boolean } {
   if (error instanceof AdminError) return reply(error.statusCode, error.code, error.message);
   if (error instanceof FrostbunkerError) {
+    // The store refused the change (and its audit row): say so, so the operator knows nothing changed.
+    if (error.code === 'STORE_FAILED') return { ...reply(503, 'STORE_FAILED', 'the change could not be recorded in the audit log, so it was not made'), internal: true };
     const statusCode = DOMAIN_STATUS[error.code] ?? 500;
     return statusCode < 500 ? reply(statusCode, error.code, error.message) : internalError();
   }

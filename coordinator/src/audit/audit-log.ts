@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Failpoints } from '@frostbunker/shared/config';
 import type { AclDatabase } from '../acl-store/database.js';
 
 /** One change to subjects, grants, denials or tokens, as the domain operation describes it. */
@@ -50,14 +51,17 @@ interface AuditRow {
 export class AuditLog {
   readonly #db: AclDatabase;
   readonly #nowSec: () => number;
+  readonly #failpoints: Failpoints | undefined;
 
-  constructor(db: AclDatabase, options: { nowSec: () => number }) {
+  constructor(db: AclDatabase, options: { nowSec: () => number; failpoints?: Failpoints }) {
     this.#db = db;
     this.#nowSec = options.nowSec;
+    this.#failpoints = options.failpoints;
   }
 
   append(record: AuditRecord): AuditEntry {
     if (!this.#db.inTransaction) throw new Error('audit rows are written inside the transaction of the change they record');
+    this.#failpoints?.hit('audit.insert');
     const head = this.#db.prepare<[], { hash: string }>('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get();
     const prevHash = head?.hash ?? GENESIS;
     const atSec = this.#nowSec();

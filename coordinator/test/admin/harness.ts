@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Failpoints } from '@frostbunker/shared/config';
 import { createLogger } from '@frostbunker/shared/logger';
 import { openAclDatabase } from '../../src/acl-store/database.js';
 import { buildHealthReport, checkDatabase } from '../../src/observability/health.js';
@@ -21,12 +22,12 @@ export const BASE_URL = 'http://127.0.0.1:7446';
  * fastify's `inject`; `alice` holds a live admin token. The waiter polls only once a minute, so a
  * wait that ends within a test ended because the API poked it.
  */
-export function setupAdmin(overrides: Partial<AdminDeps> = {}) {
+export function setupAdmin(overrides: Partial<AdminDeps> = {}, options: { failpoints?: Failpoints } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'frostbunker-admin-'));
   const db = openAclDatabase(join(dataDir, 'acl.db'));
   const now = { sec: 1_800_000_000 };
   const nowSec = () => now.sec;
-  const audit = new AuditLog(db, { nowSec });
+  const audit = new AuditLog(db, { nowSec, ...(options.failpoints ? { failpoints: options.failpoints } : {}) });
   const approvals = new ApprovalStore({ db, audit, nowSec });
   const waiter = new ApprovalWaiter({ store: approvals, pollMs: 60_000 });
   const adminTokens = new AdminTokenStore({ db, audit, nowSec });

@@ -7,6 +7,7 @@ import { generateSecretKey, getPublicKey, type NostrEvent } from 'nostr-tools/pu
 import { KIND_NIP46 } from '@frostbunker/shared/nostr';
 import type { XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { initEventSigner } from '@frostbunker/shared/nostr';
+import type { Failpoints } from '@frostbunker/shared/config';
 import { AclAdmin } from '../../src/acl-store/acl-admin.js';
 import { AclStore } from '../../src/acl-store/acl-store.js';
 import { openAclDatabase } from '../../src/acl-store/database.js';
@@ -26,13 +27,13 @@ export const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { 
  * One NIP-46 endpoint over a real SQLite ACL (with the persistent replay store), an injected clock
  * and a pool that records replies; every signature request counts as one signing session.
  */
-export async function endpointHarness() {
+export async function endpointHarness(options: { failpoints?: Failpoints } = {}) {
   await initEventSigner();
   const db = openAclDatabase(join(mkdtempSync(join(tmpdir(), 'frostbunker-flood-')), 'acl.db'));
   const clock = { ms: 1_800_000_000_000 };
   const nowSec = () => Math.floor(clock.ms / 1000);
   const audit = new AuditLog(db, { nowSec });
-  const acl = new AclStore(db, { nowSec });
+  const acl = new AclStore(db, { nowSec, ...(options.failpoints ? { failpoints: options.failpoints } : {}) });
   const tokens = new TokenStore({ db, audit, identity: 'default', nowSec });
   const approvals = new ApprovalStore({ db, audit, nowSec });
   const transportSecret = generateSecretKey();

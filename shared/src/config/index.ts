@@ -2,3 +2,4 @@ export * from './files.js';
 export * from './enrolment-check.js';
 export * from './secrets-file.js';
 export * from './passphrase.js';
+export * from './failpoints.js';
