@@ -93,18 +93,10 @@ export class AclStore {
    * request log holds every event the share nodes co-sign and `audit reconcile` can account for it.
    */
   logInternalSigning(identity: string, event: { kind: number; eventId: string }, rule: string): void {
-    this.#db.prepare(SQL.insertRequest).run({
-      atSec: this.#nowSec(),
-      identity,
-      clientPubkey: 'coordinator',
-      requestId: `internal:${event.eventId}`,
-      method: 'sign_event',
-      kind: event.kind,
-      eventId: event.eventId,
-      decision: 'allow',
-      rule,
-      grantId: null,
-    });
+    this.#insertRequestRow(
+      { identity, clientPubkey: 'coordinator', requestId: `internal:${event.eventId}`, method: 'sign_event', kind: event.kind, eventId: event.eventId },
+      { decision: 'allow', rule, grantId: null, atSec: this.#nowSec() },
+    );
   }
 
   /** A client of this identity that is not revoked: its requests skip the unknown-sender budget. */
@@ -116,18 +108,7 @@ export class AclStore {
 
   /** Records that an operator approved a request the ACL had answered with "ask". */
   logOperatorApproval(entry: RequestLogEntry): void {
-    this.#db.prepare(SQL.insertRequest).run({
-      atSec: this.#nowSec(),
-      identity: entry.identity,
-      clientPubkey: entry.clientPubkey,
-      requestId: entry.requestId,
-      method: entry.method,
-      kind: entry.kind ?? null,
-      eventId: entry.eventId ?? null,
-      decision: 'allow',
-      rule: 'operator_approval',
-      grantId: null,
-    });
+    this.#insertRequestRow(entry, { decision: 'allow', rule: 'operator_approval', grantId: null, atSec: this.#nowSec() });
   }
 
   /** Every event id allowed for signing, for `audit reconcile`. */
@@ -148,22 +129,26 @@ export class AclStore {
         const nowSec = this.#nowSec();
         const verdict = decide(this.loadRows(entry.identity, entry.clientPubkey), nowSec);
         const grantId = 'grantId' in verdict.rule ? verdict.rule.grantId : null;
-        this.#failpoints?.hit('request_log.insert');
-        this.#db.prepare(SQL.insertRequest).run({
-          atSec: nowSec,
-          identity: entry.identity,
-          clientPubkey: entry.clientPubkey,
-          requestId: entry.requestId,
-          method: entry.method,
-          kind: entry.kind ?? null,
-          eventId: entry.eventId ?? null,
-          decision: verdict.decision,
-          rule: verdict.rule.rule,
-          grantId,
-        });
+        this.#insertRequestRow(entry, { decision: verdict.decision, rule: verdict.rule.rule, grantId, atSec: nowSec });
         return verdict;
       })
       .immediate();
+  }
+
+  #insertRequestRow(entry: RequestLogEntry, outcome: { decision: string; rule: string; grantId: string | null; atSec: number }): void {
+    this.#failpoints?.hit('request_log.insert');
+    this.#db.prepare(SQL.insertRequest).run({
+      atSec: outcome.atSec,
+      identity: entry.identity,
+      clientPubkey: entry.clientPubkey,
+      requestId: entry.requestId,
+      method: entry.method,
+      kind: entry.kind ?? null,
+      eventId: entry.eventId ?? null,
+      decision: outcome.decision,
+      rule: outcome.rule,
+      grantId: outcome.grantId,
+    });
   }
 }
 

@@ -44,6 +44,11 @@ export interface ReplyChannel {
   readonly scheme: ReplyScheme;
   /** Sends an interim reply (NIP-46 auth_url) carrying the request's id. */
   sendInterim(response: Nip46Response): Promise<void>;
+  /**
+   * Told once the request got past the ACL: whatever happens next (a veto, a quorum failure, an
+   * operator's refusal) is worth a reply whatever the client's error budget (flood-guard.ts).
+   */
+  authorized?(): void;
 }
 
 /**
@@ -66,6 +71,7 @@ export async function dispatchNip46(
     const subject = approvalSubject(request, event, clientPubkey, channel.scheme);
     // NIP-46/DESIGN.md: every method is gated, get_public_key and switch_relays included.
     const decision = ctx.acl.authorize(subject);
+    channel.authorized?.();
     if (decision.decision === 'ask') {
       approvalId = await ctx.approvals.awaitOperator(subject, decision.reason, (url) => channel.sendInterim(authUrlReply(requestId, url)));
     }
@@ -109,6 +115,7 @@ function interimOnce(channel: ReplyChannel): ReplyChannel {
   let sent = false;
   return {
     scheme: channel.scheme,
+    ...(channel.authorized ? { authorized: channel.authorized } : {}),
     sendInterim: async (response) => {
       if (sent) return;
       sent = true;

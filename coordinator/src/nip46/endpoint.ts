@@ -125,8 +125,8 @@ export class Nip46Endpoint {
   }
 
   /** The final reply of a request: published, then recorded as answered. */
-  async #answer(key: string, clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): Promise<void> {
-    await this.#reply(clientPubkey, scheme, response);
+  async #answer(key: string, clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response, options: { alwaysReply?: boolean } = {}): Promise<void> {
+    await this.#reply(clientPubkey, scheme, response, options);
     this.#requestIds.answered?.(key);
   }
 
@@ -182,7 +182,9 @@ export class Nip46Endpoint {
       return this.#answer(requestKey, clientPubkey, scheme, { id: request.requestId, result: '', error: 'rate limited: too many requests, slow down' });
     }
     const started = performance.now();
-    const response = await dispatchNip46(request, clientPubkey, this.#context, this.#channel(clientPubkey, scheme));
+    let authorized = false;
+    const channel = { ...this.#channel(clientPubkey, scheme), authorized: () => void (authorized = true) };
+    const response = await dispatchNip46(request, clientPubkey, this.#context, channel);
     this.#options.onAnswered?.(request.method, response.error === undefined);
     log.info('nip46 request', {
       client: clientPubkey,
@@ -191,7 +193,7 @@ export class Nip46Endpoint {
       error: response.error,
       ms: Math.round(performance.now() - started),
     });
-    await this.#answer(requestKey, clientPubkey, scheme, response);
+    await this.#answer(requestKey, clientPubkey, scheme, response, { alwaysReply: authorized });
   }
 
   #checkWindow(createdAtSec: number): string | undefined {
@@ -201,10 +203,13 @@ export class Nip46Endpoint {
     return undefined;
   }
 
-  async #reply(clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): Promise<void> {
-    // Always reply, within a per-client error budget: past it, error replies are counted drops.
+  async #reply(clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response, options: { alwaysReply?: boolean } = {}): Promise<void> {
+    // Always reply, within a per-client budget for cheap errors (denials, bad requests, rate
+    // limits): past it they are counted drops, so a flood is never amplified. An error that came
+    // after real work (a veto, a quorum failure, an operator's refusal) is always sent: its cost
+    // was already bounded by the request rate, and the client must not hang.
     const isError = response.error !== undefined && response.result !== 'auth_url';
-    if (isError && !this.#guard.admitErrorReply(clientPubkey)) {
+    if (isError && !options.alwaysReply && !this.#guard.admitErrorReply(clientPubkey)) {
       this.#dropped.error_reply_budget = (this.#dropped.error_reply_budget ?? 0) + 1;
       return;
     }

@@ -8,6 +8,7 @@ import { KIND_NIP46 } from '@frostbunker/shared/nostr';
 import type { XOnlyPubkey } from '@frostbunker/shared/protocol';
 import { initEventSigner } from '@frostbunker/shared/nostr';
 import type { Failpoints } from '@frostbunker/shared/config';
+import { VetoError } from '@frostbunker/shared/errors';
 import { AclAdmin } from '../../src/acl-store/acl-admin.js';
 import { AclStore } from '../../src/acl-store/acl-store.js';
 import { openAclDatabase } from '../../src/acl-store/database.js';
@@ -44,6 +45,8 @@ export async function endpointHarness(options: { failpoints?: Failpoints } = {})
   let signingSessions = 0;
   /** While set, a signing request hangs until released (a process that dies mid-round). */
   let hold: Promise<void> | undefined;
+  /** While true, every signing round ends in a share node's veto. */
+  let vetoAll = false;
   /** One coordinator process's endpoint over the shared database; `restart` builds the next one. */
   const build = () => {
     const replays = new ReplayStore(db, { windowSec: 360, nowSec, answerFlushMs: 1 });
@@ -69,6 +72,7 @@ export async function endpointHarness(options: { failpoints?: Failpoints } = {})
         approvals: new ApprovalDesk({ identity: 'default', store: approvals, waiter: new ApprovalWaiter({ store: approvals }), acl, urlFor: (id) => id, timeoutSec: 60 }),
         sign: async (event) => {
           signingSessions++;
+          if (vetoAll) throw new VetoError('node-1', 'denied_kind: kind 1 is denied');
           await hold;
           return { ...event, id: randomBytes(32).toString('hex'), sig: 's'.repeat(128) };
         },
@@ -125,6 +129,7 @@ export async function endpointHarness(options: { failpoints?: Failpoints } = {})
     connectWithToken,
     decrypts: () => decryptAttempts,
     signingSessions: () => signingSessions,
+    vetoSigning: (on: boolean) => void (vetoAll = on),
     /** From now on, signing requests hang (the process will "die" mid-round). */
     holdSigning: () => void (hold = new Promise<void>(() => undefined)),
     /** A new process over the same database: it starts and finishes what the old one left. */

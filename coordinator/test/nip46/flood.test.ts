@@ -60,6 +60,20 @@ describe('NIP-46 flood budgets (RELIABILITY.md G16, CI size)', () => {
     expect(newcomer.replies()).toEqual([{ id: expect.any(String), result: 'ack' }]);
   });
 
+  it('always answers errors that came after real work (vetoes): a client within its request rate never hangs', async () => {
+    const { clock, endpoint, client, connectWithToken, vetoSigning } = await setup();
+    const legit = client();
+    await connectWithToken(legit, 'sign_event:1');
+    vetoSigning(true);
+    for (let i = 0; i < 30; i++) {
+      clock.ms += 100; // 10/s: within the request rate, well past the error budget
+      await endpoint.handleEvent(legit.request('sign_event', [note()]));
+    }
+    const replies = legit.replies().slice(1);
+    expect(replies).toHaveLength(30);
+    expect(replies.every((r) => r.error === 'vetoed by node-1: denied_kind: kind 1 is denied')).toBe(true);
+  });
+
   it('keeps per-client state bounded under a flood of distinct pubkeys', async () => {
     const guard = new FloodGuard({ budgets: { maxTrackedClients: 100 }, nowMs: () => 0 });
     for (let i = 0; i < 10_000; i++) guard.admitRequest(i.toString(16).padStart(64, '0'));
