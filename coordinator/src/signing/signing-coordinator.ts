@@ -6,6 +6,7 @@ import {
   groupXOnlyKey,
   hexToBytes,
   type SigningCommitments,
+  type SigningPackage,
 } from '@frostbunker/shared/crypto';
 import { CheaterError, FrostbunkerError, QuorumError, VetoError } from '@frostbunker/shared/errors';
 import type {
@@ -17,11 +18,14 @@ import type {
   UnsignedEventMessage,
   XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import { NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS } from '@frostbunker/shared/protocol';
+import { NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS, ONE_ROUND_PROTOCOL_VERSION } from '@frostbunker/shared/protocol';
 import type { ReceivedMessage } from '@frostbunker/shared/transport';
 import type { Logger } from '@frostbunker/shared/logger';
 import type { ShareNodeMember, SigningIdentity } from './identity.js';
+import { CommitmentPools, type OneRoundOptions } from './commitment-pool.js';
 import { SessionWaiter } from './session-waiter.js';
+
+export type { OneRoundOptions } from './commitment-pool.js';
 
 export interface SignedEvent extends UnsignedEventMessage {
   id: string;
@@ -53,6 +57,13 @@ export interface SigningCoordinatorOptions {
   logger: Logger;
   /** Told about failovers and invalid partial signatures (metrics). */
   observer?: SigningObserver;
+  /**
+   * One-round signing with pre-shared commitments (issue 9; DESIGN.md "Signing"): off unless
+   * given. Nodes pre-send single-use commitments; a request is then one message per node carrying
+   * the event and the signing package. Without enough pooled commitments, or after a node restart
+   * made them stale, a request runs the two-round protocol instead.
+   */
+  oneRound?: OneRoundOptions | false;
 }
 
 /** What the metrics want to hear from inside a signing request. */
@@ -65,7 +76,8 @@ interface OpenSession {
   readonly sessionId: SessionId;
   readonly eventId: EventId;
   readonly candidates: ReadonlyMap<XOnlyPubkey, ShareNodeMember>;
-  phase: 'round1' | 'round2';
+  /** `one`: a one-round session (sign_request out, shares and votes in). */
+  phase: 'round1' | 'round2' | 'one';
   /** Arrival order is kept: the first k valid commitments win. */
   readonly commitments: Map<FrostIdentifier, SigningCommitments>;
   chosen: ReadonlySet<FrostIdentifier>;
@@ -77,14 +89,22 @@ interface OpenSession {
   readonly required: Set<FrostIdentifier>;
   /** Nodes out of service for this session (`frozen`, `busy`): like silence, but known at once. */
   readonly absent: Map<FrostIdentifier, string>;
+  /** One round: nodes outside the package that passed binding and policy (no objection). */
+  readonly votes: Set<FrostIdentifier>;
+  /** One round: chosen nodes that no longer know the commitment we named (they restarted). */
+  readonly stale: Set<FrostIdentifier>;
   readonly waiter: SessionWaiter;
   readonly hooks: SignHooks;
 }
 
 type SessionOutcome =
   | { ok: true; signature: string }
-  /** Retry without `exclude` (silent in round 2, or named culprits). */
-  | { ok: false; exclude: FrostIdentifier[]; cause: Error };
+  /**
+   * Retry without `exclude` (silent in round 2, or named culprits). `fallback`: a one-round session
+   * failed without blame to assign yet (a chosen node silent or out of service, or its commitment
+   * stale): retry with two rounds over the same nodes, which finds out who is there.
+   */
+  | { ok: false; exclude: FrostIdentifier[]; cause: Error; fallback?: { why: 'stale' | 'absent' | 'silence'; nodes: FrostIdentifier[] } };
 
 /**
  * Runs FROST signing sessions for one identity: round 1 to every candidate node, the first k
@@ -99,8 +119,11 @@ export class SigningCoordinator {
   readonly #logger: Logger;
   readonly #observer: SigningObserver | undefined;
   readonly #sessions = new Map<SessionId, OpenSession>();
+  /** Pre-shared commitments per node; undefined when one-round signing is off. */
+  readonly #pools: CommitmentPools | undefined;
   #lateMessages = 0;
   #sessionsStarted = 0;
+  #oneRoundSessions = 0;
 
   constructor(options: SigningCoordinatorOptions) {
     this.#identity = options.identity;
@@ -109,14 +132,27 @@ export class SigningCoordinator {
     this.#vetoGraceMs = options.vetoGraceMs ?? 300;
     this.#logger = options.logger;
     this.#observer = options.observer;
+    this.#pools = options.oneRound ? new CommitmentPools({ ...options.oneRound, now: () => performance.now() }) : undefined;
   }
 
   get groupPubkey(): XOnlyPubkey {
     return groupXOnlyKey(this.#identity.group);
   }
 
-  stats(): { sessionsStarted: number; lateMessages: number; openSessions: number } {
-    return { sessionsStarted: this.#sessionsStarted, lateMessages: this.#lateMessages, openSessions: this.#sessions.size };
+  stats(): { sessionsStarted: number; lateMessages: number; openSessions: number; oneRoundSessions: number } {
+    return {
+      sessionsStarted: this.#sessionsStarted,
+      lateMessages: this.#lateMessages,
+      openSessions: this.#sessions.size,
+      oneRoundSessions: this.#oneRoundSessions,
+    };
+  }
+
+  /** One-round signing: unused pre-shared commitments held per node label (empty when off). */
+  pooledCommitments(): Record<string, number> {
+    const pools = this.#pools;
+    if (pools === undefined) return {};
+    return Object.fromEntries(this.#identity.members.map((m) => [m.label, pools.size(m.identifier)]));
   }
 
   /** Signs `event` (whose pubkey must be the group key) or throws a FrostbunkerError saying why not. */
@@ -129,12 +165,30 @@ export class SigningCoordinator {
     const excluded = new Set<FrostIdentifier>();
     const maxSessions = this.#identity.members.length - threshold + 1;
     let lastCause: Error | undefined;
+    this.#refillPools();
+    // One round first when the pools allow; after a failed one-round session, two rounds for the
+    // rest of the request. A stale commitment (the node restarted) or a node out of service
+    // (frozen, busy) is answered at once and blames no one, so that retry is not counted; a silent
+    // one-round session is, keeping sessions ≤ n − k + 1 (G4, G7).
+    let oneRound = this.#pools !== undefined;
     for (let attempt = 0; attempt < maxSessions; attempt++) {
       const candidates = this.#identity.members.filter((m) => !excluded.has(m.identifier));
       if (candidates.length < threshold) break;
-      const outcome = await this.#runSession(event, eventId, candidates, hooks);
+      const chosen = oneRound ? this.#pools?.take(candidates, threshold) : undefined;
+      const outcome = chosen
+        ? await this.#runOneRoundSession(event, eventId, candidates, chosen, hooks)
+        : await this.#runSession(event, eventId, candidates, hooks);
       if (outcome.ok) return { ...event, id: eventId, sig: outcome.signature };
       lastCause = outcome.cause;
+      if (outcome.fallback !== undefined) {
+        oneRound = false;
+        const nodes = outcome.fallback.nodes.map((id) => this.#label(id));
+        if (outcome.fallback.why === 'silence') this.#observer?.failover(nodes, 'silence');
+        else attempt--;
+        this.#logger.warn('one-round session failed, retrying with two rounds', { eventId, why: outcome.fallback.why, nodes });
+        this.#refillPools();
+        continue;
+      }
       for (const identifier of outcome.exclude) excluded.add(identifier);
       this.#observer?.failover(outcome.exclude.map((id) => this.#label(id)), outcome.cause instanceof CheaterError ? 'invalid_partial' : 'silence');
       this.#logger.warn('signing session failed, retrying without nodes', {
@@ -155,6 +209,14 @@ export class SigningCoordinator {
     const { message, senderPubkey } = received;
     if (message.type === 'pong') return;
     if (message.groupId !== this.#identity.groupId) return;
+    if (this.#pools?.isRefill(message.sessionId) && (message.type === 'nonce_pool' || message.type === 'refusal')) {
+      this.#settleRefill(received);
+      return;
+    }
+    if (message.type === 'nonce_pool') {
+      this.#lateMessages++;
+      return;
+    }
     const session = this.#sessions.get(message.sessionId);
     const member = session?.candidates.get(senderPubkey);
     if (!session || !member || message.epoch !== this.#identity.epoch) {
@@ -164,11 +226,14 @@ export class SigningCoordinator {
     switch (message.type) {
       case 'refusal':
         session.awaitingApproval.delete(member.identifier);
-        if (NON_STICKY_REFUSALS.has(message.code)) session.absent.set(member.identifier, message.code);
+        if (message.code === 'commitment_unknown' && session.phase === 'one' && session.chosen.has(member.identifier)) {
+          session.stale.add(member.identifier);
+          this.#pools?.drop(member.identifier);
+        } else if (NON_STICKY_REFUSALS.has(message.code)) session.absent.set(member.identifier, message.code);
         else session.refusal ??= { member, code: message.code, reason: message.reason };
         break;
       case 'round1_pending':
-        if (session.phase === 'round1' && message.eventId === session.eventId) {
+        if ((session.phase === 'round1' || session.phase === 'one') && message.eventId === session.eventId) {
           const waitMs = message.approvalTimeoutSec * 1000 + this.#roundTimeoutMs;
           session.awaitingApproval.set(member.identifier, performance.now() + waitMs);
           session.required.add(member.identifier);
@@ -201,8 +266,199 @@ export class SigningCoordinator {
           this.#lateMessages++;
         }
         break;
+      case 'sign_share':
+        // Replacement commitments are kept even from a share that comes too late to be used.
+        this.#pools?.add(member.identifier, message.next);
+        if (session.phase === 'one' && message.eventId === session.eventId && session.chosen.has(member.identifier)) {
+          session.shares.set(member.identifier, message.signatureShare);
+          session.awaitingApproval.delete(member.identifier);
+        } else {
+          this.#lateMessages++;
+        }
+        break;
+      case 'sign_vote':
+        if (session.phase === 'one' && message.eventId === session.eventId && !session.chosen.has(member.identifier)) {
+          session.votes.add(member.identifier);
+          session.awaitingApproval.delete(member.identifier);
+        } else {
+          this.#lateMessages++;
+        }
+        break;
     }
     session.waiter.poke();
+  }
+
+  /** A node answered a refill request: its commitments join its pool (authenticated sender only). */
+  #settleRefill(received: ReceivedMessage<FromNodeMessage>): void {
+    const { message, senderPubkey } = received;
+    const member = this.#identity.members.find((m) => m.nodePubkey === senderPubkey);
+    const identifier = this.#pools?.settleRefill(message.sessionId);
+    if (member === undefined || identifier !== member.identifier || message.epoch !== this.#identity.epoch) {
+      this.#lateMessages++;
+      return;
+    }
+    if (message.type === 'nonce_pool') this.#pools?.add(member.identifier, message.commitments);
+    else if (message.type === 'refusal') this.#logger.warn('share node refused to pre-share commitments', { node: member.label, code: message.code, reason: message.reason });
+  }
+
+  /** Asks every node whose pool runs low for fresh commitments (one outstanding request each). */
+  #refillPools(): void {
+    const pools = this.#pools;
+    if (pools === undefined) return;
+    const newSessionId = () => randomBytes(16).toString('hex') as SessionId;
+    for (const { member, sessionId, count } of pools.refillsDue(this.#identity.members, this.#roundTimeoutMs, newSessionId)) {
+      this.#broadcast([member], {
+        v: ONE_ROUND_PROTOCOL_VERSION,
+        groupId: this.#identity.groupId,
+        epoch: this.#identity.epoch,
+        sessionId,
+        type: 'nonce_pool_request',
+        count,
+      });
+    }
+  }
+
+  #openSession(
+    eventId: EventId,
+    candidates: readonly ShareNodeMember[],
+    hooks: SignHooks,
+    phase: 'round1' | 'one',
+  ): OpenSession {
+    const session: OpenSession = {
+      sessionId: randomBytes(16).toString('hex') as SessionId,
+      eventId,
+      candidates: new Map(candidates.map((m) => [m.nodePubkey, m])),
+      phase,
+      commitments: new Map(),
+      chosen: new Set(),
+      shares: new Map(),
+      refusal: undefined,
+      awaitingApproval: new Map(),
+      required: new Set(),
+      absent: new Map(),
+      votes: new Set(),
+      stale: new Set(),
+      waiter: new SessionWaiter(),
+      hooks,
+    };
+    this.#sessions.set(session.sessionId, session);
+    this.#sessionsStarted++;
+    return session;
+  }
+
+  /**
+   * One-round session (issue 9): the event and the package (the chosen nodes' pre-shared
+   * commitments) go to every candidate at once. The chosen k answer z_i, the others a vote; any
+   * refusal is a sticky veto, exactly as in round 1, and the same veto grace applies once k shares
+   * are in. Silence of a chosen node fails the session over (without it); a stale commitment (the
+   * node restarted) retries with fresh ones, or with two rounds.
+   */
+  async #runOneRoundSession(
+    event: UnsignedEventMessage,
+    eventId: EventId,
+    candidates: readonly ShareNodeMember[],
+    chosen: readonly { member: ShareNodeMember; commitments: SigningCommitments }[],
+    hooks: SignHooks,
+  ): Promise<SessionOutcome> {
+    const { threshold } = this.#identity.group;
+    const session = this.#openSession(eventId, candidates, hooks, 'one');
+    this.#oneRoundSessions++;
+    try {
+      const signingPackage = createSigningPackage(hexToBytes(eventId, 32, 'eventId'), chosen.map((c) => c.commitments));
+      session.chosen = new Set(chosen.map((c) => c.member.identifier));
+      const signers = chosen.map((c) => c.member);
+      this.#broadcast(candidates, {
+        v: ONE_ROUND_PROTOCOL_VERSION,
+        groupId: this.#identity.groupId,
+        epoch: this.#identity.epoch,
+        sessionId: session.sessionId,
+        type: 'sign_request',
+        eventId,
+        event,
+        commitments: signingPackage.commitments,
+      });
+      const startedMs = performance.now();
+      // Once k nodes have answered (shares or votes), a chosen node still silent gets the veto grace,
+      // as in round 1, and then two rounds take over, so a dead node costs the grace, not the deadline.
+      const answered = () => session.shares.size + session.votes.size;
+      let hedgeAtMs: number | undefined;
+      const outcome = await this.#awaitQuorum(session, {
+        early: () => {
+          if (session.stale.size > 0) return 'stale' as const;
+          if (signers.some((m) => session.absent.has(m.identifier))) return 'absent' as const;
+          // Never while an operator decides: that node is slow on purpose, not silent.
+          if (session.shares.size >= threshold || answered() < threshold || session.awaitingApproval.size > 0) return undefined;
+          if (hedgeAtMs === undefined) {
+            hedgeAtMs = performance.now() + this.#vetoGraceMs;
+            return 'rearm' as const; // back to the loop, which then wakes at hedgeAtMs
+          }
+          return performance.now() >= hedgeAtMs ? ('silent' as const) : undefined;
+        },
+        wakeAtMs: () => (session.shares.size < threshold ? hedgeAtMs : undefined),
+        quorum: () => session.shares.size >= threshold,
+        answeredAll: () =>
+          candidates.every((m) => session.shares.has(m.identifier) || session.votes.has(m.identifier) || session.absent.has(m.identifier)),
+      });
+      const waitedMs = Math.round(performance.now() - startedMs);
+      this.#throwIfRefused(session);
+      if (outcome === 'stale') {
+        const stale = signers.filter((m) => session.stale.has(m.identifier)).map((m) => m.label);
+        this.#logger.warn('pre-shared commitments stale, retrying', { eventId, nodes: stale });
+        return { ok: false, exclude: [], fallback: { why: 'stale', nodes: [...session.stale] }, cause: new FrostbunkerError('TIMEOUT', `stale commitments for ${stale.join(', ')}`) };
+      }
+      if (outcome !== 'ready') {
+        if (session.awaitingApproval.size > 0) {
+          const waiting = [...session.awaitingApproval.keys()].map((id) => this.#label(id));
+          throw new FrostbunkerError('TIMEOUT', `no operator decision on ${waiting.join(', ')} in time`);
+        }
+        if (outcome === 'timeout' && answered() < threshold) {
+          // Fewer than k nodes answered within the deadline: two rounds would wait for the same
+          // silent nodes again (G5: the error comes within one deadline).
+          const silentAll = candidates.filter((m) => !session.shares.has(m.identifier) && !session.votes.has(m.identifier) && !session.absent.has(m.identifier));
+          for (const m of silentAll) this.#pools?.drop(m.identifier);
+          const absent = [...session.absent].map(([id, code]) => `${this.#label(id)} (${code})`);
+          const parts = [`silent: ${silentAll.map((m) => m.label).join(', ')}`, absent.length ? `out of service: ${absent.join(', ')}` : ''];
+          throw new QuorumError(
+            `quorum unavailable: ${answered()} of ${threshold} required share nodes answered within ${this.#roundTimeoutMs} ms; ${parts.filter(Boolean).join('; ')}`,
+            [...silentAll.map((m) => m.label), ...[...session.absent.keys()].map((id) => this.#label(id))],
+          );
+        }
+        const silent = signers.filter((m) => !session.shares.has(m.identifier));
+        const why = outcome === 'absent' ? ('absent' as const) : ('silence' as const);
+        // A silent or frozen node is not offered again from the pool until it answers a refill:
+        // otherwise each request would wait a whole round for it (two rounds only wait the grace).
+        for (const m of silent) this.#pools?.drop(m.identifier);
+        return {
+          ok: false,
+          exclude: [],
+          fallback: { why, nodes: silent.map((m) => m.identifier) },
+          cause: new FrostbunkerError('TIMEOUT', `no partial signature from ${silent.map((m) => m.label).join(', ')}`),
+        };
+      }
+      return this.#aggregate(session, signingPackage, signers, { mode: 'one-round', round1Ms: 0, round2Ms: waitedMs });
+    } finally {
+      this.#sessions.delete(session.sessionId);
+    }
+  }
+
+  /** Aggregate-then-verify; a bad partial names its sender and fails the session over without it. */
+  #aggregate(
+    session: OpenSession,
+    signingPackage: SigningPackage,
+    signers: readonly ShareNodeMember[],
+    timing: { mode: 'one-round' | 'two-round'; round1Ms: number; round2Ms: number },
+  ): SessionOutcome {
+    const { eventId } = session;
+    try {
+      const signature = aggregateSignature(this.#identity.group, signingPackage, Object.fromEntries(session.shares));
+      this.#logger.info('signing session done', { eventId, signers: signers.map((m) => m.label), ...timing });
+      return { ok: true, signature };
+    } catch (error) {
+      if (!(error instanceof CheaterError)) throw error;
+      const named = new CheaterError(error.culprits.map((id) => this.#label(id as FrostIdentifier)));
+      this.#logger.warn('invalid partial signature', { eventId, culprits: named.culprits });
+      return { ok: false, exclude: error.culprits as FrostIdentifier[], cause: named };
+    }
   }
 
   async #runSession(
@@ -212,23 +468,7 @@ export class SigningCoordinator {
     hooks: SignHooks,
   ): Promise<SessionOutcome> {
     const { threshold } = this.#identity.group;
-    const session: OpenSession = {
-      sessionId: randomBytes(16).toString('hex') as SessionId,
-      eventId,
-      candidates: new Map(candidates.map((m) => [m.nodePubkey, m])),
-      phase: 'round1',
-      commitments: new Map(),
-      chosen: new Set(),
-      shares: new Map(),
-      refusal: undefined,
-      awaitingApproval: new Map(),
-      required: new Set(),
-      absent: new Map(),
-      waiter: new SessionWaiter(),
-      hooks,
-    };
-    this.#sessions.set(session.sessionId, session);
-    this.#sessionsStarted++;
+    const session = this.#openSession(eventId, candidates, hooks, 'round1');
     try {
       const header = {
         v: NODE_PROTOCOL_VERSION,
@@ -268,21 +508,11 @@ export class SigningCoordinator {
           cause: new FrostbunkerError('TIMEOUT', `no partial signature from ${silent.map((m) => m.label).join(', ')}`),
         };
       }
-      try {
-        const signature = aggregateSignature(this.#identity.group, signingPackage, Object.fromEntries(session.shares));
-        this.#logger.info('signing session done', {
-          eventId,
-          signers: signers.map((m) => m.label),
-          round1Ms,
-          round2Ms: Math.round(performance.now() - startedMs) - round1Ms,
-        });
-        return { ok: true, signature };
-      } catch (error) {
-        if (!(error instanceof CheaterError)) throw error;
-        const named = new CheaterError(error.culprits.map((id) => this.#label(id as FrostIdentifier)));
-        this.#logger.warn('invalid partial signature', { eventId, culprits: named.culprits });
-        return { ok: false, exclude: error.culprits as FrostIdentifier[], cause: named };
-      }
+      return this.#aggregate(session, signingPackage, signers, {
+        mode: 'two-round',
+        round1Ms,
+        round2Ms: Math.round(performance.now() - startedMs) - round1Ms,
+      });
     } finally {
       this.#sessions.delete(session.sessionId);
     }
@@ -295,30 +525,49 @@ export class SigningCoordinator {
    */
   async #awaitRound1(session: OpenSession, candidates: readonly ShareNodeMember[]): Promise<'ready' | 'refused' | 'short' | 'timeout'> {
     const { threshold } = this.#identity.group;
+    return this.#awaitQuorum(session, {
+      early: () => (candidates.length - session.absent.size < threshold ? 'short' : undefined),
+      quorum: () => session.commitments.size >= threshold,
+      answeredAll: () => candidates.every((m) => session.commitments.has(m.identifier) || session.absent.has(m.identifier)),
+    });
+  }
+
+  /**
+   * The waiting rule both protocols share: ready once `quorum()` holds, no node is still waiting for
+   * its operator, and every node has answered or the veto grace (started when the quorum is first
+   * reached) has passed. A refusal or an `early` outcome ends it at once; the deadline otherwise
+   * (extended while an operator decides).
+   */
+  async #awaitQuorum<E extends string>(
+    session: OpenSession,
+    rule: { early: () => E | 'rearm' | undefined; quorum: () => boolean; answeredAll: () => boolean; wakeAtMs?: () => number | undefined },
+  ): Promise<'ready' | 'refused' | 'timeout' | E> {
     const startedMs = performance.now();
     let graceEndsAtMs: number | undefined;
-    const quorumCommitted = () => session.commitments.size >= threshold && session.awaitingApproval.size === 0;
-    const check = () => {
-      if (session.refusal) return 'refused' as const;
-      if (candidates.length - session.absent.size < threshold) return 'short' as const;
+    const quorumCommitted = () => rule.quorum() && session.awaitingApproval.size === 0;
+    const check = (): 'ready' | 'refused' | 'rearm' | E | undefined => {
+      if (session.refusal) return 'refused';
+      const early = rule.early(); // may be 'rearm' too: a new wake-up time
+      if (early !== undefined) return early;
       if (!quorumCommitted()) return undefined;
-      const answeredAll = candidates.every((m) => session.commitments.has(m.identifier) || session.absent.has(m.identifier));
+      const answeredAll = rule.answeredAll();
       if (graceEndsAtMs === undefined && !answeredAll) {
         graceEndsAtMs = performance.now() + this.#vetoGraceMs;
-        return 'rearm' as const; // back to the loop, which waits until the grace ends instead
+        return 'rearm'; // back to the loop, which waits until the grace ends instead
       }
-      return answeredAll || performance.now() >= graceEndsAtMs! ? ('ready' as const) : undefined;
+      return answeredAll || performance.now() >= graceEndsAtMs! ? 'ready' : undefined;
     };
     for (;;) {
       const outcome = check();
-      if (outcome && outcome !== 'rearm') return outcome;
+      if (outcome !== undefined && outcome !== 'rearm') return outcome;
       if (outcome === 'rearm') continue;
       const nowMs = performance.now();
       const deadlineMs = Math.max(startedMs + this.#roundTimeoutMs, ...session.awaitingApproval.values());
       const inGrace = graceEndsAtMs !== undefined && quorumCommitted();
       if (!inGrace && nowMs >= deadlineMs) return 'timeout';
-      const wakeAtMs = inGrace ? graceEndsAtMs! : deadlineMs;
-      await session.waiter.waitFor(check, Math.max(1, wakeAtMs - nowMs));
+      const wakeAtMs = Math.min(inGrace ? graceEndsAtMs! : deadlineMs, rule.wakeAtMs?.() ?? Infinity);
+      const woke = await session.waiter.waitFor(check, Math.max(1, wakeAtMs - nowMs));
+      if (woke !== 'timeout' && woke !== 'rearm') return woke;
     }
   }
 

@@ -18,7 +18,7 @@ import { ShareSigner } from '../../../share-node/src/signer/share-signer.js';
 import { NodeLog } from '../../../share-node/src/node-log.js';
 import { NodeState } from '../../../share-node/src/node-state.js';
 import { DEFAULT_VETO_POLICY, type VetoPolicy } from '../../../share-node/src/veto/policy-schema.js';
-import { SigningCoordinator } from '../../src/signing/signing-coordinator.js';
+import { SigningCoordinator, type OneRoundOptions } from '../../src/signing/signing-coordinator.js';
 import type { SigningIdentity } from '../../src/signing/identity.js';
 
 /** How a test node misbehaves: answer normally, stay silent, or rewrite its reply. */
@@ -35,6 +35,8 @@ export function createMemoryCluster(options: {
   /** Directory for each node's log and state (`<dir>/node-<i>`); a fresh temp dir by default. */
   dir?: string;
   policies?: Partial<Record<number, Partial<VetoPolicy>>>;
+  /** One-round signing with pre-shared commitments (issue 9); two rounds only when absent. */
+  oneRound?: OneRoundOptions;
 }) {
   const network = createMemoryNetwork();
   const baseDir = options.dir ?? mkdtempSync(join(tmpdir(), 'frostbunker-memory-cluster-'));
@@ -62,20 +64,21 @@ export function createMemoryCluster(options: {
     sender: coordinatorTransport,
     roundTimeoutMs: options.roundTimeoutMs ?? 300,
     logger: createLogger({ name: 'coordinator', level: 'debug', write: (line) => void logLines.push(JSON.parse(line)) }),
+    ...(options.oneRound ? { oneRound: options.oneRound } : {}),
   });
   coordinatorTransport.onMessage((received) => coordinator.handleMessage(received));
 
   const behaviours: NodeBehaviour[] = shares.map(() => 'honest');
   const sendLater: ((message: FromNodeMessage) => void)[] = [];
-  const signers = shares.map((share, i) => {
+  const makeSigner = (i: number) => {
     const nodeDir = join(baseDir, `node-${i + 1}`);
     const policy = { ...DEFAULT_VETO_POLICY, ...options.policies?.[i + 1] };
-    const signer = new ShareSigner({
+    return new ShareSigner({
       groupId,
       epoch: 0,
       group,
       groupPubkey: groupXOnlyKey(group),
-      share,
+      share: shares[i]!,
       logger: silentLogger,
       nowSec: () => Math.floor(Date.now() / 1000),
       monotonicMs: () => performance.now(),
@@ -84,6 +87,8 @@ export function createMemoryCluster(options: {
       state: new NodeState(`${nodeDir}/state.json`),
       sendLater: (message) => sendLater[i]!(message),
     });
+  };
+  const signers = shares.map((_, i) => {
     const transport = network.transport<ToNodeMessage, FromNodeMessage>({
       secretKey: nodeKeys[i]!,
       schema: toNodeMessageSchema,
@@ -92,12 +97,13 @@ export function createMemoryCluster(options: {
     transport.onMessage(({ senderPubkey, message }) => {
       const behaviour = behaviours[i]!;
       if (behaviour === 'silent') return;
-      const reply = signer.handle(message);
+      // signers[i], not a captured signer: restartNode swaps in a new process's state.
+      const reply = signers[i]!.handle(message);
       const sent = behaviour === 'honest' ? reply : behaviour(reply);
       if (sent) void transport.send(senderPubkey, sent);
     });
     sendLater[i] = (message) => void transport.send(coordinatorPubkey, message);
-    return signer;
+    return makeSigner(i);
   });
 
   return {
@@ -111,6 +117,10 @@ export function createMemoryCluster(options: {
     baseDir,
     setBehaviour(index: number, behaviour: NodeBehaviour) {
       behaviours[index - 1] = behaviour;
+    },
+    /** Node `index` (1-based) restarts: same share, log and state on disk, nothing from memory. */
+    restartNode(index: number) {
+      signers[index - 1] = makeSigner(index - 1);
     },
   };
 }

@@ -1,24 +1,30 @@
 import {
   commit,
+  CommitmentPool,
   createSigningPackage,
   hexToBytes,
   NonceStore,
   signShare,
   type GroupPackage,
+  type SigningNonces,
   type SigningShare,
 } from '@frostbunker/shared/crypto';
 import { FrostbunkerError } from '@frostbunker/shared/errors';
 import type { Logger } from '@frostbunker/shared/logger';
 import { KIND_CONTACTS } from '@frostbunker/shared/nostr';
 import {
+  MAX_POOL_BATCH,
   NODE_PROTOCOL_VERSION,
+  ONE_ROUND_PROTOCOL_VERSION,
   type EventId,
   type FromNodeMessage,
   type GroupId,
   type RefusalCode,
+  type NoncePoolRequest,
   type Round1Request,
   type Round2Request,
   type SessionId,
+  type SignRequest,
   type ToNodeMessage,
   type UnsignedEventMessage,
 } from '@frostbunker/shared/protocol';
@@ -54,6 +60,10 @@ export interface ShareSignerOptions {
   maxPendingSessions?: number;
   sessionTtlMs?: number;
   maxPendingApprovals?: number;
+  /** One-round signing: most pre-shared commitments held at once (default 64). */
+  maxPooledCommitments?: number;
+  /** One-round signing: an unused pre-shared commitment dies after this (default 10 min). */
+  pooledCommitmentTtlMs?: number;
 }
 
 export interface PendingApproval {
@@ -67,7 +77,9 @@ export interface PendingApproval {
 }
 
 interface HeldRequest {
-  request: Round1Request;
+  request: Round1Request | SignRequest;
+  /** One-round signer: the nonces taken from the pool for this request, zeroed on any outcome. */
+  nonces: SigningNonces | undefined;
   reason: string;
   expiresAtSec: number;
   timer: NodeJS.Timeout;
@@ -84,6 +96,11 @@ export class ShareSigner {
   /** The event each pending session approved in round 1; dropped when its nonces are taken. */
   readonly #approved = new Map<SessionId, UnsignedEventMessage & { eventId: EventId }>();
   readonly #held = new Map<SessionId, HeldRequest>();
+  /**
+   * One-round signing: commitments issued ahead of any event (memory only, so a restart purges
+   * them; a new epoch is a new ShareSigner, so an epoch change does too).
+   */
+  readonly #pool: CommitmentPool;
 
   constructor(options: ShareSignerOptions) {
     this.#options = options;
@@ -92,10 +109,20 @@ export class ShareSigner {
       ttlMs: options.sessionTtlMs ?? 30_000,
       now: options.monotonicMs,
     });
+    this.#pool = new CommitmentPool({
+      maxPooled: options.maxPooledCommitments ?? 64,
+      ttlMs: options.pooledCommitmentTtlMs ?? 600_000,
+      now: options.monotonicMs,
+    });
   }
 
   get pendingSessions(): number {
     return this.#nonces.size;
+  }
+
+  /** One-round signing: unused pre-shared commitments this node holds. */
+  get pooledCommitments(): number {
+    return this.#pool.size;
   }
 
   /** Answers one authenticated coordinator message. */
@@ -113,6 +140,10 @@ export class ShareSigner {
         return this.#round1(message);
       case 'round2_request':
         return this.#round2(message);
+      case 'nonce_pool_request':
+        return this.#issuePool(message);
+      case 'sign_request':
+        return this.#oneRound(message);
     }
   }
 
@@ -141,12 +172,19 @@ export class ShareSigner {
     this.#held.delete(held.request.sessionId);
     const { request } = held;
     if (!approve) {
+      held.nonces?.discard();
       this.#options.log.append({ decision: 'approval_denied', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
       this.#options.sendLater(this.#refuse(request, 'approval_denied', boundReason(reason)));
       return { ok: true, message: `denied ${request.sessionId}` };
     }
     this.#options.log.append({ decision: 'approved', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
-    const reply = this.#options.state.frozen ? this.#refuse(request, 'frozen', 'frozen') : this.#commit(request);
+    let reply: FromNodeMessage;
+    if (this.#options.state.frozen) {
+      held.nonces?.discard();
+      reply = this.#refuse(request, 'frozen', 'frozen');
+    } else {
+      reply = request.type === 'sign_request' ? this.#agreeOneRound(request, held.nonces) : this.#commit(request);
+    }
     this.#options.sendLater(reply);
     return { ok: true, message: `approved ${request.sessionId}` };
   }
@@ -171,9 +209,17 @@ export class ShareSigner {
     if (this.#options.state.frozen) return this.#refuse(request, 'frozen', 'frozen');
     if (this.#held.has(request.sessionId)) return this.#refuse(request, 'session_reused', 'session id already used');
 
+    const verdict = this.#verdict(request.event);
+    if (verdict.decision === 'deny') return this.#refuse(request, 'vetoed', verdict.reason);
+    if (verdict.decision === 'ask') return this.#hold(request, verdict.reason, verdict.approvalTimeoutSec);
+    return this.#commit(request);
+  }
+
+  /** The veto policy's verdict on the full event, with the reason already bounded for the wire. */
+  #verdict(event: UnsignedEventMessage): { decision: 'allow' } | { decision: 'deny'; reason: string } | { decision: 'ask'; reason: string; approvalTimeoutSec: number } {
     const { policy, rules } = this.#options.policy();
     const verdict = decideVeto(
-      request.event,
+      event,
       policy,
       {
         nowSec: this.#options.nowSec(),
@@ -182,25 +228,105 @@ export class ShareSigner {
       },
       rules,
     );
-    if (verdict.decision === 'deny') return this.#refuse(request, 'vetoed', boundReason(`${verdict.rule}: ${verdict.reason}`));
-    if (verdict.decision === 'ask') return this.#hold(request, boundReason(`${verdict.rule}: ${verdict.reason}`), policy.approvalTimeoutSec);
-    return this.#commit(request);
+    if (verdict.decision === 'allow') return { decision: 'allow' };
+    const reason = boundReason(`${verdict.rule}: ${verdict.reason}`);
+    return verdict.decision === 'deny' ? { decision: 'deny', reason } : { decision: 'ask', reason, approvalTimeoutSec: policy.approvalTimeoutSec };
   }
 
-  #hold(request: Round1Request, reason: string, approvalTimeoutSec: number): FromNodeMessage {
+  /**
+   * One-round signing, ahead of any event: fresh commitments for the coordinator's pool. A frozen
+   * node issues none, so the coordinator does not pick it for a one-round session.
+   */
+  #issuePool(request: NoncePoolRequest): FromNodeMessage {
+    if (request.groupId !== this.#options.groupId) return this.#refuse(request, 'unknown_group', 'unknown group');
+    if (request.epoch !== this.#options.epoch) return this.#refuse(request, 'wrong_epoch', `epoch ${request.epoch}, this node is at ${this.#options.epoch}`);
+    const commitments = this.#options.state.frozen ? [] : this.#pool.issue(this.#options.share, Math.min(request.count, MAX_POOL_BATCH));
+    return { ...this.#headerV2(request.sessionId), type: 'nonce_pool', commitments };
+  }
+
+  /**
+   * One-round signing (DESIGN.md "Signing", issue 9): the same checks as round 1 on the full event,
+   * in the same order, then z_i at once. Nothing is consumed before the binding (group, epoch,
+   * pubkey, recomputed id), the session id and the package pass; from the moment our commitment is
+   * found it is gone, whatever follows (frozen, veto, operator denial, bad package).
+   */
+  #oneRound(request: SignRequest): FromNodeMessage {
+    const binding = decideRound1Binding(request, this.#options);
+    if (!binding.ok) return this.#refuse(request, binding.code, binding.reason);
+    if (!this.#pool.claimSession(request.sessionId) || this.#held.has(request.sessionId)) {
+      return this.#refuse(request, 'session_reused', 'session id already used');
+    }
+    const { group, share } = this.#options;
+    if (request.commitments.length < group.threshold || request.commitments.length > group.maxSigners) {
+      return this.#refuse(request, 'bad_package', `package has ${request.commitments.length} signers, threshold is ${group.threshold}`);
+    }
+    if (!request.commitments.every((c) => group.verifyingShares[c.identifier] !== undefined)) {
+      return this.#refuse(request, 'bad_package', 'package names a non-member');
+    }
+    const own = request.commitments.find((c) => c.identifier === share.identifier);
+    let nonces: SigningNonces | undefined;
+    if (own !== undefined) {
+      nonces = this.#pool.take(own);
+      // Never issued by this process, already used, or expired: the coordinator's pool is stale
+      // (this node restarted) or it is replaying; either way nothing can be signed with it.
+      if (nonces === undefined) return this.#refuse(request, 'commitment_unknown', 'commitment not issued by this node or already used');
+    }
+    if (this.#options.state.frozen) {
+      nonces?.discard();
+      return this.#refuse(request, 'frozen', 'frozen');
+    }
+    const verdict = this.#verdict(request.event);
+    if (verdict.decision === 'deny') {
+      nonces?.discard();
+      return this.#refuse(request, 'vetoed', verdict.reason);
+    }
+    if (verdict.decision === 'ask') return this.#hold(request, verdict.reason, verdict.approvalTimeoutSec, nonces);
+    return this.#agreeOneRound(request, nonces);
+  }
+
+  /** After policy (and maybe the operator) agreed: a signer answers z_i, a voter its vote. */
+  #agreeOneRound(request: SignRequest, nonces: SigningNonces | undefined): FromNodeMessage {
+    // The same witness line as round 1's commitment: the node agreed to this event (rate limits
+    // count it), fsynced before any answer.
+    this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    const header = this.#headerV2(request.sessionId);
+    if (nonces === undefined) return { ...header, type: 'sign_vote', eventId: request.eventId };
+    let signatureShare: string;
+    try {
+      const pkg = createSigningPackage(hexToBytes(request.eventId), request.commitments);
+      signatureShare = signShare(this.#options.share, this.#options.group, nonces, pkg);
+    } catch (error) {
+      // signShare consumed the nonces whatever happened.
+      const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';
+      return this.#refuse(request, 'bad_package', boundReason(reason));
+    } finally {
+      nonces.discard();
+    }
+    this.#options.log.append({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    if (request.event.kind === KIND_CONTACTS) {
+      this.#options.state.setContactListFollows(request.event.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
+    }
+    // One fresh commitment back for the one used, so a busy pool refills without extra messages.
+    const next = this.#pool.issue(this.#options.share, 1);
+    return { ...header, type: 'sign_share', eventId: request.eventId, signatureShare, next };
+  }
+
+  #hold(request: Round1Request | SignRequest, reason: string, approvalTimeoutSec: number, nonces?: SigningNonces): FromNodeMessage {
     if (this.#held.size >= (this.#options.maxPendingApprovals ?? 16)) {
+      nonces?.discard();
       return this.#refuse(request, 'busy', 'too many requests awaiting approval');
     }
     const timer = setTimeout(() => {
       if (!this.#held.delete(request.sessionId)) return;
+      nonces?.discard();
       this.#options.log.append({ decision: 'approval_timeout', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
       this.#options.sendLater(this.#refuse(request, 'approval_timeout', `no operator decision within ${approvalTimeoutSec} s`));
     }, approvalTimeoutSec * 1000);
     timer.unref();
-    this.#held.set(request.sessionId, { request, reason, expiresAtSec: this.#options.nowSec() + approvalTimeoutSec, timer });
+    this.#held.set(request.sessionId, { request, nonces, reason, expiresAtSec: this.#options.nowSec() + approvalTimeoutSec, timer });
     this.#options.log.append({ decision: 'pending', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
     this.#options.logger.info('awaiting operator approval', { sessionId: request.sessionId, kind: request.event.kind, reason });
-    return { ...this.#header(request.sessionId), type: 'round1_pending', eventId: request.eventId, approvalTimeoutSec, reason };
+    return { ...this.#replyHeader(request), type: 'round1_pending', eventId: request.eventId, approvalTimeoutSec, reason };
   }
 
   #commit(request: Round1Request): FromNodeMessage {
@@ -250,14 +376,25 @@ export class ShareSigner {
     return { ...this.#header(request.sessionId), type: 'round2_share', eventId: request.eventId, signatureShare };
   }
 
-  #refuse(request: Round1Request | Round2Request, code: RefusalCode, reason: string): FromNodeMessage {
-    const kind = request.type === 'round1_request' ? request.event.kind : undefined;
-    this.#options.log.append({ decision: 'refused', sessionId: request.sessionId, eventId: request.eventId, ...(kind === undefined ? {} : { kind }), code, reason });
+  #refuse(request: Round1Request | Round2Request | SignRequest | NoncePoolRequest, code: RefusalCode, reason: string): FromNodeMessage {
+    const kind = 'event' in request ? request.event.kind : undefined;
+    const eventId = 'eventId' in request ? request.eventId : undefined;
+    this.#options.log.append({ decision: 'refused', sessionId: request.sessionId, ...(eventId === undefined ? {} : { eventId }), ...(kind === undefined ? {} : { kind }), code, reason });
     this.#options.logger.warn('refused', { sessionId: request.sessionId, code, reason });
-    return { ...this.#header(request.sessionId), type: 'refusal', code, reason };
+    return { ...this.#replyHeader(request), type: 'refusal', code, reason };
   }
 
   #header(sessionId: SessionId): { v: typeof NODE_PROTOCOL_VERSION; groupId: GroupId; epoch: number; sessionId: SessionId } {
     return { v: NODE_PROTOCOL_VERSION, groupId: this.#options.groupId, epoch: this.#options.epoch, sessionId };
+  }
+
+  /** The header of a one-round message (issue 9). */
+  #headerV2(sessionId: SessionId): { v: typeof ONE_ROUND_PROTOCOL_VERSION; groupId: GroupId; epoch: number; sessionId: SessionId } {
+    return { ...this.#header(sessionId), v: ONE_ROUND_PROTOCOL_VERSION };
+  }
+
+  /** Refusals and pending notices answer in the version of the request they answer. */
+  #replyHeader(request: { sessionId: SessionId; v: typeof NODE_PROTOCOL_VERSION | typeof ONE_ROUND_PROTOCOL_VERSION }) {
+    return request.v === ONE_ROUND_PROTOCOL_VERSION ? this.#headerV2(request.sessionId) : this.#header(request.sessionId);
   }
 }

@@ -51,24 +51,64 @@ export {
   type GroupPackage,
 } from './group-package.js';
 
-/** noble's byte form of each checked group, computed once per group object. */
-const nobleGroups = new WeakMap<GroupPackage, FrostPublic>();
+/**
+ * noble's byte forms of each checked group, computed once per group object (issue 9: decoding
+ * every verifying share on every call was a large part of signing and aggregation):
+ * - `pub`: the whole group as noble takes it (share validation, the ceremonies);
+ * - `signingPub`: only what noble's signShare reads (the group key, for the even-y adjustment of
+ *   the secret); it still decodes that one point, never the verifying shares;
+ * - `evenPub`: the group already adjusted to an even-y key (BIP-340), which noble's
+ *   adjustPublic returns unchanged, so verifyShare and aggregate skip re-decoding every point;
+ * - `verifyPubs`: per signer, `evenPub` narrowed to that signer's verifying share.
+ */
+interface NobleGroup {
+  pub: FrostPublic;
+  signingPub: FrostPublic;
+  evenPub: FrostPublic;
+  verifyPubs: Map<string, FrostPublic>;
+}
 
-/** Validates `group` (cheap for parsed ones) and returns it with its noble form. */
-function nobleGroup(group: GroupPackage): { group: GroupPackage; pub: FrostPublic } {
+const nobleGroups = new WeakMap<GroupPackage, NobleGroup>();
+
+function toNobleGroup(checked: GroupPackage): NobleGroup {
+  const signers = { min: checked.threshold, max: checked.maxSigners };
+  const commitments = checked.commitments.map((hex) => hexToBytes(hex, 33));
+  const verifyingShares = Object.fromEntries(
+    Object.entries(checked.verifyingShares).map(([id, hex]) => [id, hexToBytes(hex, 33)]),
+  );
+  const pub = { signers, commitments, verifyingShares } as FrostPublic;
+  // BIP-340 / noble frostPubToEvenY: an odd-y group key is used negated, with every commitment and
+  // verifying share negated alike; done here once instead of in every call.
+  const oddKey = decodePoint(checked.groupKey, 'groupKey').toAffine().y % 2n === 1n;
+  const even = (bytes: Uint8Array): Uint8Array => (oddKey ? Point.fromBytes(bytes).negate().toBytes(true) : bytes);
+  const evenShares = Object.fromEntries(Object.entries(verifyingShares).map(([id, b]) => [id, even(b)]));
+  const evenCommitments = commitments.map(even);
+  const evenPub = { signers, commitments: evenCommitments, verifyingShares: evenShares } as FrostPublic;
+  const verifyPubs = new Map<string, FrostPublic>(
+    Object.entries(evenShares).map(([id, b]) => [
+      id,
+      { signers, commitments: [evenCommitments[0]], verifyingShares: { [id]: b } } as FrostPublic,
+    ]),
+  );
+  const signingPub = { signers, commitments: [commitments[0]], verifyingShares: {} } as FrostPublic;
+  return { pub, signingPub, evenPub, verifyPubs };
+}
+
+/** Validates `group` (cheap for parsed ones) and returns it with its noble forms. */
+function nobleGroupForms(group: GroupPackage): { group: GroupPackage; forms: NobleGroup } {
   const checked = checkedGroup(group);
-  let pub = nobleGroups.get(checked);
-  if (pub === undefined) {
-    pub = {
-      signers: { min: checked.threshold, max: checked.maxSigners },
-      commitments: checked.commitments.map((hex) => hexToBytes(hex, 33)),
-      verifyingShares: Object.fromEntries(
-        Object.entries(checked.verifyingShares).map(([id, hex]) => [id, hexToBytes(hex, 33)]),
-      ),
-    } as FrostPublic;
-    nobleGroups.set(checked, pub);
+  let forms = nobleGroups.get(checked);
+  if (forms === undefined) {
+    forms = toNobleGroup(checked);
+    nobleGroups.set(checked, forms);
   }
-  return { group: checked, pub };
+  return { group: checked, forms };
+}
+
+/** Validates `group` and returns it with noble's full byte form (share validation). */
+function nobleGroup(group: GroupPackage): { group: GroupPackage; pub: FrostPublic } {
+  const { group: checked, forms } = nobleGroupForms(group);
+  return { group: checked, pub: forms.pub };
 }
 
 /** Returns the FROST identifier of participant `index` (1..n), noble's canonical scalar encoding. */
@@ -421,7 +461,7 @@ export function signShare(
   if (live === undefined)
     throw new FrostbunkerError('NONCE_REUSED', 'nonces: already consumed; commit again for a new session');
   try {
-    const { group: checked, pub } = nobleGroup(group);
+    const { group: checked, forms } = nobleGroupForms(group);
     const { pkg: signing, list } = checkedPackage(pkg);
     if (nonces.commitments.identifier !== share.identifier)
       throw refuse(`nonces: belong to ${nonces.commitments.identifier}, not to ${share.identifier}`);
@@ -432,20 +472,21 @@ export function signShare(
     if (own.hiding !== nonces.commitments.hiding || own.binding !== nonces.commitments.binding)
       throw refuse(`pkg.commitments: the one for ${share.identifier} is not what these nonces committed`);
     assertQuorum(checked, signing);
+    // The share was checked against the VSS commitments once, in its verifying constructor; this
+    // string comparison ties it to this group without redoing that work (issue 9).
     if (checked.verifyingShares[share.identifier] !== share.publicShare())
       throw new FrostbunkerError('SHARE_INVALID', 'share: does not belong to this group');
     const z = frost.signShare(
       { identifier: share.identifier, signingShare: secret },
-      pub,
+      forms.signingPub,
       live,
       list,
       signing.message,
     );
-    const zHex = bytesToHex(z);
-    // Sign, then verify before returning (noble schnorrSign, STYLE.md 2.8).
-    if (!verifyShareChecked(checked, pub, signing, list, share.identifier, zHex))
-      throw new FrostbunkerError('INTERNAL', 'signShare: produced a signature share that does not verify');
-    return zHex;
+    // @NOTE z_i is not re-verified here (it was, and cost half of a node's signing time, issue 9):
+    // the coordinator verifies the aggregate signature and, if it fails, every z_i with full point
+    // equality, naming the sender; nothing unverified is ever returned to a client.
+    return bytesToHex(z);
   } finally {
     zeroNonces(state);
   }
@@ -453,7 +494,7 @@ export function signShare(
 
 function verifyShareChecked(
   group: GroupPackage,
-  pub: FrostPublic,
+  forms: NobleGroup,
   pkg: SigningPackage,
   list: NonceCommitments[],
   identifier: unknown,
@@ -471,7 +512,8 @@ function verifyShareChecked(
     // challenge * lambda_i); return l == r". noble compares the full points (projective equals,
     // after even-y adjustment of Q, R and comm_share for the TR suite), never x only, so a
     // negated z_i fails; frost.misuse.test.ts pins this.
-    return frost.verifyShare(pub, list, pkg.message, identifier, z);
+    const pub = forms.verifyPubs.get(identifier);
+    return pub !== undefined && frost.verifyShare(pub, list, pkg.message, identifier, z);
   } catch {
     return false;
   }
@@ -487,9 +529,9 @@ export function verifySignatureShare(
   identifier: FrostIdentifier,
   signatureShareHex: string,
 ): boolean {
-  const { group: checked, pub } = nobleGroup(group);
+  const { group: checked, forms } = nobleGroupForms(group);
   const { pkg: signing, list } = checkedPackage(pkg);
-  return verifyShareChecked(checked, pub, signing, list, identifier, signatureShareHex);
+  return verifyShareChecked(checked, forms, signing, list, identifier, signatureShareHex);
 }
 
 /**
@@ -502,7 +544,7 @@ export function aggregateSignature(
   pkg: SigningPackage,
   shares: Record<FrostIdentifier, string>,
 ): string {
-  const { group: checked, pub } = nobleGroup(group);
+  const { group: checked, forms } = nobleGroupForms(group);
   const { pkg: signing, list } = checkedPackage(pkg);
   assertQuorum(checked, signing);
   if (typeof shares !== 'object' || shares === null)
@@ -515,7 +557,7 @@ export function aggregateSignature(
     if (!ids.includes(id as FrostIdentifier)) throw refuse(`shares: ${id} has no commitment in the package`);
   }
   const culprits = (): FrostIdentifier[] =>
-    ids.filter((id) => !verifyShareChecked(checked, pub, signing, list, id, shares[id]));
+    ids.filter((id) => !verifyShareChecked(checked, forms, signing, list, id, shares[id]));
   const encoded: Record<string, Uint8Array> = {};
   for (const id of ids) {
     const hex = shares[id];
@@ -525,7 +567,10 @@ export function aggregateSignature(
   }
   let signature: Uint8Array | undefined;
   try {
-    signature = frost.aggregate(pub, list, signing.message, encoded);
+    // Aggregate first, verify the one signature, and only when it fails verify each share (ZF
+    // frost's aggregate-then-verify; RFC 9591 §5.3 leaves share checks to the coordinator's
+    // discretion). `evenPub` is what noble's adjustPublic would produce, computed once per group.
+    signature = frost.aggregate(forms.evenPub, list, signing.message, encoded);
   } catch {
     signature = undefined;
   }

@@ -41,6 +41,6 @@ export { DkgState, dealDkg, dkgRound1MessageSchema, finishDkg, startDkg, type Dk
 export { PendingRefresh, dealRefresh, finishRefresh, verifyRefresh } from './refresh.js';
 export { PendingReshare, dealReshare, finishReshare, verifyReshare, type ReshareTarget } from './reshare.js';
 export { combineRepair, dealRepair, finishRepair } from './repair.js';
-export { NonceStore, type NonceStoreOptions } from './nonce-store.js';
+export { CommitmentPool, NonceStore, type CommitmentPoolOptions, type NonceStoreOptions } from './nonce-store.js';
 export { importFrostrGroup, importFrostrShare } from './frostr-credentials.js';
 export { MIN_SEAL_LOG_N, isSealedFile, openSealed, sealSecret, sealedFileSchema, type SealedFile } from './at-rest.js';

@@ -5,7 +5,7 @@
  */
 import { FrostbunkerError } from '../errors.js';
 import { invalidInput } from './bytes.js';
-import { SigningNonces } from './frost.js';
+import { commit, SigningNonces, type SigningCommitments, type SigningShare } from './frost.js';
 
 /** Options for a NonceStore; `now` is a monotonic clock in milliseconds, injected (no timers here). */
 export interface NonceStoreOptions {
@@ -124,5 +124,120 @@ export class NonceStore {
     const [id, entry] = oldest.value;
     entry.nonces.discard();
     this.#pending.delete(id);
+  }
+}
+
+/** Options for a CommitmentPool; `now` is a monotonic clock in milliseconds, injected. */
+export interface CommitmentPoolOptions {
+  /** Most unused commitments held at once; issuing more evicts (and zeroes) the oldest. */
+  maxPooled?: number;
+  /** An unused commitment older than this is zeroed and forgotten. */
+  ttlMs?: number;
+  now: () => number;
+}
+
+/** Session ids remembered against replay, per pooled slot (bounded like NonceStore's seen-set). */
+const SEEN_PER_POOLED = 16;
+
+function commitmentKey(commitments: SigningCommitments): string {
+  return `${commitments.identifier}:${commitments.hiding}:${commitments.binding}`;
+}
+
+/**
+ * One-round signing (DESIGN.md: "pre-shared commitments ... single use, in memory, purged when a
+ * peer restarts"): nonce pairs issued ahead of any event, each usable for exactly one partial
+ * signature. `take` removes the pair for a commitment this pool issued; a second `take` of the
+ * same commitment, one never issued, or one expired gives undefined. Nothing is persisted: a new
+ * process starts with an empty pool, and every commitment issued before is dead.
+ * @example const issued = pool.issue(share, 16); … const nonces = pool.take(packageCommitment);
+ */
+export class CommitmentPool {
+  readonly #maxPooled: number;
+  readonly #ttlMs: number;
+  readonly #maxSeen: number;
+  readonly #now: () => number;
+  /** Insertion-ordered, so the first entry is the oldest. */
+  readonly #pooled = new Map<string, { nonces: SigningNonces; issuedAtMs: number }>();
+  /** One-round session ids seen, for one TTL (bounded): a replayed request is refused. */
+  readonly #seen = new Map<string, number>();
+
+  constructor(options: CommitmentPoolOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidInput('options', 'object');
+    if (typeof options.now !== 'function') throw invalidInput('options.now', 'function returning milliseconds');
+    this.#maxPooled = assertPositiveInteger(options.maxPooled ?? 64, 'options.maxPooled');
+    this.#ttlMs = assertPositiveInteger(options.ttlMs ?? 600_000, 'options.ttlMs');
+    this.#maxSeen = this.#maxPooled * SEEN_PER_POOLED;
+    this.#now = options.now;
+  }
+
+  /** Unused commitments held. */
+  get size(): number {
+    return this.#pooled.size;
+  }
+
+  /** Issues `count` fresh commitments (RFC 9591 §5.1 commit) and keeps their nonces. */
+  issue(share: SigningShare, count: number): SigningCommitments[] {
+    assertPositiveInteger(count, 'count');
+    this.purgeExpired();
+    const issued: SigningCommitments[] = [];
+    for (let i = 0; i < Math.min(count, this.#maxPooled); i++) {
+      if (this.#pooled.size >= this.#maxPooled) {
+        // Only a coordinator that lost its pool (restart) asks past the cap; its orphans go first.
+        const oldest = this.#pooled.entries().next();
+        if (oldest.done !== true) {
+          oldest.value[1].nonces.discard();
+          this.#pooled.delete(oldest.value[0]);
+        }
+      }
+      const { nonces, commitments } = commit(share);
+      this.#pooled.set(commitmentKey(commitments), { nonces, issuedAtMs: this.#now() });
+      issued.push(commitments);
+    }
+    return issued;
+  }
+
+  /** Removes and returns the nonces behind `commitments`, once; unknown, used or expired → undefined. */
+  take(commitments: SigningCommitments): SigningNonces | undefined {
+    this.purgeExpired();
+    const key = commitmentKey(commitments);
+    const entry = this.#pooled.get(key);
+    if (entry === undefined) return undefined;
+    this.#pooled.delete(key);
+    return entry.nonces;
+  }
+
+  /** Records a one-round session id; false if it was seen within the TTL (a replay). */
+  claimSession(sessionId: string): boolean {
+    const id = assertSessionId(sessionId);
+    this.purgeExpired();
+    if (this.#seen.has(id)) return false;
+    if (this.#seen.size >= this.#maxSeen) {
+      // @NOTE as in NonceStore: the bound wins over the TTL. Safety does not rest on this set,
+      // since a forgotten session id still finds its commitment consumed.
+      const oldest = this.#seen.keys().next();
+      if (oldest.done !== true) this.#seen.delete(oldest.value);
+    }
+    this.#seen.set(id, this.#now());
+    return true;
+  }
+
+  /** Zeroes and forgets commitments older than the TTL, and session ids older than the TTL. */
+  purgeExpired(): void {
+    const nowMs = this.#now();
+    for (const [key, entry] of this.#pooled) {
+      if (nowMs - entry.issuedAtMs < this.#ttlMs) break; // insertion order is time order
+      entry.nonces.discard();
+      this.#pooled.delete(key);
+    }
+    for (const [id, seenAtMs] of this.#seen) {
+      if (nowMs - seenAtMs < this.#ttlMs) break;
+      this.#seen.delete(id);
+    }
+  }
+
+  /** Zeroes every pooled nonce pair (shutdown, epoch change). */
+  clear(): void {
+    for (const entry of this.#pooled.values()) entry.nonces.discard();
+    this.#pooled.clear();
   }
 }
