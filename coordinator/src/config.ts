@@ -73,16 +73,14 @@ export async function loadCoordinatorConfig(dir: string, access: SecretsAccess):
   const configPath = join(dir, 'config.json');
   const config = readJsonFile(configPath, coordinatorConfigSchema);
   const secrets = await readSecretsFile(join(dir, 'secrets.json'), coordinatorSecretsSchema, access);
+  const signing = readSigningIdentities(dir);
   const identities = config.identities.map((identity, index) => {
     const field = `${configPath}#identities.${index}`;
-    const group = parseGroupOrThrow(identity.group, `${field}.group`);
-    assertMembersMatch(group, identity.members, `${field}.members`);
     const secret = secrets.identities.find((s) => s.name === identity.name);
     if (!secret) throw new ConfigError(`${field}.name`, `no secrets for identity "${identity.name}"`);
-    const groupId = computeGroupId({ ...group, members: identity.members });
     return {
       name: identity.name,
-      signing: { groupId, group, epoch: identity.epoch, members: identity.members },
+      signing: signing.get(identity.name)!,
       transportSecretKey: secret.transportSecretKey,
       encryptionKeys: secret.encryptionKeys,
     };
@@ -96,6 +94,26 @@ export async function loadCoordinatorConfig(dir: string, access: SecretsAccess):
     coordinatorSecretKey: secrets.coordinatorSecretKey,
     identities,
   };
+}
+
+/**
+ * The public signing material of every identity in `<dir>/config.json`, fully checked (schema,
+ * group package, members against the group, group id); throws ConfigError naming the field. Needs
+ * no passphrase, so a running coordinator can re-read it when a drill commits a new epoch.
+ */
+export function readSigningIdentities(dir: string): Map<string, SigningIdentity> {
+  const configPath = join(dir, 'config.json');
+  const config = readJsonFile(configPath, coordinatorConfigSchema);
+  const identities = new Map<string, SigningIdentity>();
+  for (const [index, identity] of config.identities.entries()) {
+    const field = `${configPath}#identities.${index}`;
+    if (identities.has(identity.name)) throw new ConfigError(`${field}.name`, `identity "${identity.name}" appears twice`);
+    const group = parseGroupOrThrow(identity.group, `${field}.group`);
+    assertMembersMatch(group, identity.members, `${field}.members`);
+    const groupId = computeGroupId({ ...group, members: identity.members });
+    identities.set(identity.name, { groupId, group, epoch: identity.epoch, members: identity.members });
+  }
+  return identities;
 }
 
 function parseGroupOrThrow(value: unknown, field: string): GroupPackage {

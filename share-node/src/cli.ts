@@ -2,7 +2,8 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { readJsonFile, secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { initJoiningNode } from './ceremony/joining.js';
 import { NodeLog } from './node-log.js';
 import { NodeState } from './node-state.js';
 import { sendControlRequest } from './control/control-client.js';
@@ -19,6 +20,10 @@ const USAGE = `usage: share-node <command> --data <node-dir> [options]
   reload                 re-read policy.json (also done on change and on SIGHUP)
   log [--tail n]         the node's own append-only log (default last 20 lines)
   log-verify             check the log's hash chain
+  init --coordinator <pubkey> --relay <url>... [--label node-4] [--encryption-pubkey <pubkey>]...
+                         a new host: make its identity key (sealed, or --insecure-plaintext) and
+                         print its pubkey for \`frostbunker drill reshare|repair\`; start the node,
+                         and the drill deals it its share
   enrol-encryption-key <pubkey>  allow a 10044 announcing this NIP-4e key (after a coordinator
                          key rotation); takes effect at the node's next start
 
@@ -31,6 +36,11 @@ async function main(): Promise<number> {
       data: { type: 'string' },
       reason: { type: 'string' },
       tail: { type: 'string', default: '20' },
+      coordinator: { type: 'string' },
+      relay: { type: 'string', multiple: true },
+      label: { type: 'string' },
+      'encryption-pubkey': { type: 'string', multiple: true },
+      ...SECRETS_ARG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -48,6 +58,24 @@ async function main(): Promise<number> {
   const nowSec = () => Math.floor(Date.now() / 1000);
 
   switch (command) {
+    case 'init': {
+      if (!values.coordinator || !values.relay?.length) {
+        console.error('init needs --coordinator <pubkey> and at least one --relay <url>');
+        return 2;
+      }
+      const access = secretsAccessFromArgs(values, process, (message) => console.error(`warning: ${message}`));
+      const passphrase = values['insecure-plaintext'] ? undefined : await access.passphrase?.();
+      const nodePubkey = await initJoiningNode(dir, {
+        v: 1,
+        label: values.label ?? 'node-new',
+        relays: values.relay,
+        coordinatorPubkey: values.coordinator as never,
+        encryptionPubkeys: (values['encryption-pubkey'] ?? []) as never,
+        ...(passphrase === undefined ? {} : { passphrase }),
+      });
+      console.log(nodePubkey);
+      return 0;
+    }
     case 'log': {
       for (const entry of NodeLog.open(join(dir, 'node-log.jsonl'), { nowSec }).tail(Number(values.tail))) {
         const when = new Date(entry.atSec * 1000).toISOString();

@@ -12,10 +12,12 @@ import {
   type FromNodeCeremonyMessage,
   type FromNodeMessage,
   type ToShareNodeMessage,
+  isCeremonyMessage,
 } from '@frostbunker/shared/protocol';
 import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
 import { CeremonyHandler } from './ceremony/ceremony-handler.js';
 import { EpochFiles } from './ceremony/epoch-files.js';
+import { isJoining, loadJoiningNode, type JoiningNode } from './ceremony/joining.js';
 import { loadShareNodeConfig, type ShareNodeConfig } from './config.js';
 import { startControlServer } from './control/control-server.js';
 import { controlSocketPath, type ControlRequest } from './control/control-protocol.js';
@@ -43,18 +45,22 @@ async function main(): Promise<void> {
   // (config.json and secrets.json may be mid-switch after a crash: RELIABILITY.md §2.7).
   const files = new EpochFiles(dir, access);
   const recoveredEpoch = files.recoverCommitted();
-  let config: ShareNodeConfig = await loadShareNodeConfig(dir, access);
-  logger = logger.child({ node: config.label });
+  // A node made by `share-node init` has an identity key but no share until a reshare/repair drill.
+  let joining: JoiningNode | null = isJoining(dir) ? await loadJoiningNode(dir, access) : null;
+  let config: ShareNodeConfig | null = joining ? null : await loadShareNodeConfig(dir, access);
+  const enrolment = (config ?? joining)!;
+  logger = logger.child({ node: enrolment.label });
   if (recoveredEpoch !== undefined) logger.info('finished an interrupted epoch switch', { epoch: recoveredEpoch });
-  let pending = await files.loadPending(config.share.identifier);
-  if (pending && pending.fromEpoch !== config.epoch) {
+  if (joining) logger.info('joining: waiting for a reshare or repair drill to deal this node its share', { nodePubkey: joining.nodePubkey });
+  let pending = await files.loadPending(config?.share.identifier);
+  if (pending && config && pending.fromEpoch !== config.epoch) {
     logger.warn('discarding a pending share for another epoch', { ceremonyId: pending.ceremonyId });
     files.discardPending();
     pending = null;
   }
   if (pending) logger.info('a pending epoch awaits the coordinator\'s decision', { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch });
   const failpoints = parseFailpoints(process.env.FROSTBUNKER_FAILPOINTS);
-  const relays = values.relay?.length ? values.relay : config.relays;
+  const relays = values.relay?.length ? values.relay : enrolment.relays;
 
   const nowSec = () => Math.floor(Date.now() / 1000);
   const log = NodeLog.open(join(dir, 'node-log.jsonl'), { nowSec });
@@ -63,18 +69,18 @@ async function main(): Promise<void> {
     logger.error('node log hash chain is broken', { brokenAtLine: log.chainAtOpen.brokenAtLine });
   }
   const state = new NodeState(join(dir, 'state.json'));
-  const policies = await PolicyStore.open(join(dir, 'policy.json'), logger, { enrolledEncryptionPubkeys: config.encryptionPubkeys });
+  const policies = await PolicyStore.open(join(dir, 'policy.json'), logger, { enrolledEncryptionPubkeys: enrolment.encryptionPubkeys });
   policies.watch();
 
   await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
   const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
   // Only the enrolled coordinator may talk to this node; junk from others costs no ECDH.
   const transport = new RelayTransport<ToShareNodeMessage, FromNodeMessage | FromNodeCeremonyMessage>({
-    secretKey: hexToBytes(config.nodeSecretKey),
+    secretKey: hexToBytes(enrolment.nodeSecretKey),
     pool,
     kind: KIND_FROSTBUNKER_NODE,
     schema: toShareNodeMessageSchema,
-    isKnownSender: (pubkey: string) => pubkey === config.coordinatorPubkey,
+    isKnownSender: (pubkey: string) => pubkey === enrolment.coordinatorPubkey,
   });
   const makeSigner = (current: ShareNodeConfig) =>
     new ShareSigner({
@@ -91,18 +97,33 @@ async function main(): Promise<void> {
       state,
       sendLater: (message) => sendOrLog(transport, current.coordinatorPubkey, message, logger),
     });
-  let signer = makeSigner(config);
+  let signer: ShareSigner | null = config ? makeSigner(config) : null;
+  let retired = false;
   const ceremony = new CeremonyHandler({
     config: () => config,
+    joining,
     files,
     pending,
-    codec: createNip44Codec(hexToBytes(config.nodeSecretKey)),
+    codec: createNip44Codec(hexToBytes(enrolment.nodeSecretKey)),
     isFrozen: () => state.frozen !== null,
     onSwitched: async () => {
       // The committed epoch goes into service: re-read and re-verify the files just written.
       config = await loadShareNodeConfig(dir, access);
       signer = makeSigner(config);
-      process.stdout.write(`${JSON.stringify({ event: 'epoch', node: config.label, epoch: config.epoch })}\n`);
+      if (joining) {
+        // Enrolled by the reshare: from now on a member like any other.
+        joining = null;
+        stopServing();
+        stopServing = serveShareNode({ transport, signer: () => signer!, ceremony, logger });
+      }
+      process.stdout.write(`${JSON.stringify({ event: 'epoch', node: config.label, epoch: config.epoch, threshold: config.group.threshold, maxSigners: config.group.maxSigners })}\n`);
+    },
+    log: ({ ceremonyId, step, detail }) => void log.append({ decision: 'ceremony', sessionId: ceremonyId, code: step, reason: detail }),
+    onRetired: () => {
+      // The ack goes out first; then this node has nothing left to serve.
+      retired = true;
+      process.stdout.write(`${JSON.stringify({ event: 'retired', node: enrolment.label })}\n`);
+      setTimeout(() => shutdown('retired'), 500).unref();
     },
     logger,
     nowSec,
@@ -115,14 +136,27 @@ async function main(): Promise<void> {
       throw new Error(`failpoint ${name}`);
     },
   });
-  serveShareNode({ transport, signer: () => signer, ceremony, logger });
+  // A joining node answers ceremony messages only; it has nothing to sign with yet.
+  let stopServing = config
+    ? serveShareNode({ transport, signer: () => signer!, ceremony, logger })
+    : transport.onMessage(({ senderPubkey, message }) => {
+        if (!isCeremonyMessage(message)) return;
+        ceremony.handle(message).then(
+          (reply) => sendOrLog(transport, senderPubkey, reply, logger),
+          (error: unknown) => logger.error('ceremony handler failed', { type: message.type, error: String(error) }),
+        );
+      });
   const control = await startControlServer({
     socketPath: controlSocketPath(dir),
     logger,
     handle: (request: ControlRequest) => {
+      if (!signer || !config) {
+        if (request.cmd === 'status') return { node: enrolment.label, joining: !retired, retired, epoch: null, pendingEpoch: ceremony.pending?.toEpoch ?? null, frozen: state.frozen, relays: pool.health() };
+        throw new Error(retired ? 'retired by a reshare: this node holds no share' : 'joining: this node has no share yet');
+      }
       switch (request.cmd) {
         case 'status':
-          return { node: config.label, epoch: config.epoch, pendingEpoch: ceremony.pending?.toEpoch ?? null, frozen: state.frozen, pendingApprovals: signer.pendingApprovals().length, approved: log.approvedCounts(), logChain: log.verify(), relays: pool.health() };
+          return { node: config.label, epoch: config.epoch, pendingEpoch: ceremony.pending?.toEpoch ?? null, frozen: state.frozen, pendingApprovals: signer.pendingApprovals().length, approved: log.approvedCounts(), logChain: log.verify(), relays: pool.health(), dropped: transport.dropped() };
         case 'pending':
           return signer.pendingApprovals();
         case 'approve':
@@ -144,7 +178,7 @@ async function main(): Promise<void> {
     },
   });
   process.on('SIGHUP', () => void policies.reload());
-  process.stdout.write(`${JSON.stringify({ event: 'started', node: config.label, pid: process.pid, relays, epoch: config.epoch, frozen: state.frozen !== null })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'started', node: enrolment.label, pid: process.pid, relays, epoch: config?.epoch ?? null, joining: joining !== null, frozen: state.frozen !== null })}\n`);
 
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });

@@ -1,3 +1,4 @@
+import { Failpoints } from '@frostbunker/shared/config';
 import type { Logger } from '@frostbunker/shared/logger';
 import {
   isCeremonyMessage,
@@ -36,8 +37,11 @@ export function serveShareNode(options: {
   signer: () => ShareSigner;
   ceremony: CeremonyHandler;
   logger: Logger;
+  /** Test-mode failpoints; default: from the environment (armed only in test mode). */
+  failpoints?: Failpoints;
 }): () => void {
   const { transport, signer, ceremony, logger } = options;
+  const failpoints = options.failpoints ?? Failpoints.fromEnv(process.env, (warning) => logger.warn(warning));
   return transport.onMessage(({ senderPubkey, message }) => {
     if (isCeremonyMessage(message)) {
       ceremony.handle(message).then(
@@ -46,8 +50,18 @@ export function serveShareNode(options: {
       );
       return;
     }
-    sendOrLog(transport, senderPubkey, signer().handle(message), logger);
+    const reply = signer().handle(message);
+    // Test mode only (RELIABILITY.md §3 failpoints; G4, G7): die before z_i leaves, or send a wrong z_i.
+    if (reply.type === 'round2_share' || reply.type === 'sign_share') failpoints.hit('round2.before_send');
+    sendOrLog(transport, senderPubkey, failpoints.armed.includes('round2.corrupt_share') ? corruptPartial(reply) : reply, logger);
   });
+}
+
+/** A byzantine node for tests: the partial signature with its last bit flipped (still a valid scalar). */
+function corruptPartial(reply: FromNodeMessage): FromNodeMessage {
+  if (reply.type !== 'round2_share' && reply.type !== 'sign_share') return reply;
+  const flipped = (parseInt(reply.signatureShare.slice(-1), 16) ^ 1).toString(16);
+  return { ...reply, signatureShare: reply.signatureShare.slice(0, -1) + flipped };
 }
 
 /** Sends a node reply; a failed publish is logged, since the coordinator's deadline covers it. */

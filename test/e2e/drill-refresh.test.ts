@@ -1,8 +1,10 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyEvent } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '@frostbunker/deploy/lab';
+import { Lab, parseStatusLine } from '@frostbunker/deploy/lab';
+import { AuditLog, openAclDatabase } from '@frostbunker/coordinator';
+import { checkNodeLogChain, readNodeLogEntries } from '@frostbunker/shared/audit';
 import {
   aggregateSignature,
   commit,
@@ -15,7 +17,9 @@ import {
 import { CheaterError } from '@frostbunker/shared/errors';
 import type { FrostIdentifier } from '@frostbunker/shared/protocol';
 import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
-import { frostbunkerCli } from '../harness/frostbunker-cli.js';
+import { frostbunkerCli, frostbunkerCliOutcome } from '../harness/frostbunker-cli.js';
+import { shareCensus, signableEpochs } from '../harness/share-census.js';
+import { shareNodeCli } from '../harness/share-node-cli.js';
 import { makeTempDir } from '../harness/tmp.js';
 
 interface NodeFiles {
@@ -38,6 +42,10 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
   beforeAll(async () => {
     lab = await Lab.start({ root: dir.path, relayPort: 0 });
     await lab.waitForQuorum();
+    lab.coordinator.onLine((line) => {
+      const status = parseStatusLine(line);
+      if (status?.event === 'reloaded') reloaded.push(status.toEpoch);
+    });
     client = await connectBunkerSigner(lab.bunkerUrl);
   });
 
@@ -47,7 +55,16 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
     dir.remove();
   });
 
-  it('keeps the npub and the bunker:// client, destroys every old share file, and an old share kept aside fails a mixed round, named', async () => {
+  /** The running coordinator's status line saying epoch `epoch` is in service (config.json watch). */
+  const waitReloaded = (epoch: number) =>
+    lab.coordinator.waitForLine((l) => {
+      const s = parseStatusLine(l);
+      return s?.event === 'reloaded' && s.toEpoch === epoch;
+    }, 15_000);
+  const reloaded: unknown[] = [];
+  const reloadedEpochs = () => reloaded;
+
+  it('keeps the npub and the bunker:// client without restarting the coordinator, destroys every old share file, and an old share kept aside fails a mixed round, named', async () => {
     const npub = lab.userPubkey;
     const before = await withDeadline(client.signer.signEvent(template('before the refresh')), 20_000, 'sign before');
     expect(before.pubkey).toBe(npub);
@@ -85,13 +102,32 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
       expect(readdirSync(lab.layout.nodeDirs[i]!).filter((f) => f.includes('pending'))).toEqual([]);
     }
 
-    // The running coordinator picks up the new epoch at restart; the same client keeps signing.
-    await lab.restartCoordinator();
-    await lab.waitForQuorum();
-    expect(lab.userPubkey).toBe(npub);
+    // The running coordinator picks up the new epoch from config.json (no restart: same pid); the
+    // same client keeps signing.
+    const pid = lab.coordinator.pid;
+    await waitReloaded(1);
+    expect(lab.coordinator.pid).toBe(pid);
     const after = await withDeadline(client.signer.signEvent(template('after the refresh')), 30_000, 'sign after');
     expect(after.pubkey).toBe(npub);
     expect(verifyEvent({ ...after })).toBe(true);
+
+    // Every node's hash-chained log holds its steps of this ceremony; the coordinator's audit log
+    // holds the drill's start, commit decision and finish, and the running coordinator's swap.
+    for (const nodeDir of lab.layout.nodeDirs) {
+      const entries = readNodeLogEntries(join(nodeDir, 'node-log.jsonl'));
+      const steps = entries.filter((e) => e.decision === 'ceremony' && e.sessionId === report.ceremonyId).map((e) => e.code);
+      expect(steps, nodeDir).toEqual(['refresh.S1.dealt', 'refresh.S3.pending', 'S6.switched']);
+      expect(checkNodeLogChain(entries).ok).toBe(true);
+    }
+    const db = openAclDatabase(join(lab.layout.coordinatorDir, 'acl.db'));
+    try {
+      const audit = new AuditLog(db, { nowSec: () => Math.floor(Date.now() / 1000) });
+      const actions = audit.tail(50).map((e) => e.action);
+      for (const action of ['drill.started', 'drill.commit_decided', 'drill.finished', 'identity.epoch_swapped']) expect(actions).toContain(action);
+      expect(audit.verify().ok).toBe(true);
+    } finally {
+      db.close();
+    }
 
     // The old share kept aside, in a round with node-2's new share: the round fails and names node-1.
     const oldGroup = parseGroupPackage(old.config.group);
@@ -113,7 +149,118 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
     expect((error as CheaterError).culprits).toEqual([old.config.identifier]);
   });
 
-  // @TODO(issue 7): the G12 4-case slice with real processes (N2 killed at S3, S5, S6 via
-  // FROSTBUNKER_FAILPOINTS, and C at S5); the same cases run in-process in
-  // coordinator/test/drill/refresh-drill.test.ts.
+  // RELIABILITY.md G12, the CI slice with real processes: N2 killed at S3, S5 and S6, and the
+  // drill's coordinator process (C) killed at S5, one after another on the same lab. A share node
+  // learns S5 (the decision) only when it is told, so "N2 at S5" kills it right after it records the
+  // commit decision and before it switches (`refresh.before_S6`); "N2 at S6" kills it mid-switch.
+  describe('crash slice (G12): after each crash and restart some epoch has k intact shares, the npub never changes, the client signs, a re-run completes', () => {
+    const stepTimeout = ['--step-timeout', '4s'];
+    const drill = (env: Record<string, string> = {}) =>
+      frostbunkerCliOutcome(['drill', 'refresh', '--data', lab.layout.coordinatorDir, '--insecure-plaintext', ...stepTimeout], env);
+    const epochOf = (nodeDir: string) => readNode(nodeDir).config.epoch;
+    let groupKey = '';
+
+    /** G12 (a) and (b): an epoch of the same key with >= k intact shares on disk, and a signature within 30 s. */
+    async function expectSafe(what: string): Promise<void> {
+      groupKey ||= parseGroupPackage(readNode(lab.layout.nodeDirs[0]!).config.group).groupKey;
+      const census = shareCensus(lab.layout.nodeDirs);
+      const signable = signableEpochs(census, groupKey);
+      console.log(`[figure] ${what}: ${census.map((e) => `epoch ${e.epoch} intact ${e.intact.join('+') || '-'}${e.broken.length ? ` broken ${e.broken.join('+')}` : ''}`).join('; ')}`);
+      expect(signable.length, `${what}: an epoch with k intact shares`).toBeGreaterThan(0);
+      expect(census.every((e) => e.groupKey === groupKey), `${what}: one group key`).toBe(true);
+      const started = performance.now();
+      const signed = await withDeadline(client.signer.signEvent(template(what)), 30_000, `sign ${what}`);
+      console.log(`[figure] ${what}: signed in ${(performance.now() - started).toFixed(0)} ms`);
+      expect(signed.pubkey).toBe(lab.userPubkey);
+      expect(verifyEvent({ ...signed })).toBe(true);
+    }
+
+    /** Restarts node-2 and waits until its relay subscription is live (so a drill's S0 reaches it). */
+    async function restartNode2(env: Record<string, string> = {}): Promise<void> {
+      await lab.stopNode(2);
+      await lab.startNode(2, env);
+      for (let i = 0; i < 50; i++) {
+        const status = await shareNodeCli(lab.layout.nodeDirs[1]!, 'status').catch(() => '');
+        if (/"liveSubscriptions":\s*[1-9]/.test(status)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('node-2 never subscribed to the relay');
+    }
+
+    /** Re-running the drill completes (G12 d); returns the epoch it committed. */
+    async function rerun(what: string): Promise<number> {
+      const before = epochOf(lab.layout.nodeDirs[0]!);
+      const started = performance.now();
+      const outcome = await drill();
+      console.log(`[figure] ${what}: re-run drill ${(performance.now() - started).toFixed(0)} ms`);
+      expect(outcome.code, outcome.stdout + outcome.stderr).toBe(0);
+      expect(outcome.stdout).toMatch(/committed: npub unchanged/);
+      expect(outcome.stdout).toMatch(/every node acknowledged/);
+      const epoch = Math.max(...lab.layout.nodeDirs.map(epochOf));
+      expect(epoch).toBe(before + 1);
+      expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch, epoch, epoch]);
+      await waitReloaded(epoch);
+      await expectSafe(`${what}, after the re-run`);
+      return epoch;
+    }
+
+    it('N2 killed after persisting its pending share (S3): the drill aborts, the old epoch signs, node-2 restarts holding an undecided share, the re-run destroys it and completes', async () => {
+      const epoch = epochOf(lab.layout.nodeDirs[0]!);
+      await restartNode2({ FROSTBUNKER_FAILPOINTS: 'refresh.after_S3=kill' });
+      const outcome = await drill();
+      expect(outcome.code).toBe(1);
+      expect(outcome.stdout).toMatch(/silent: node-2/);
+      expect(await lab.nodes[1]!.exited).toBe(null);
+      expect(existsSync(join(lab.layout.nodeDirs[1]!, 'pending-epoch.json'))).toBe(true);
+      expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch, epoch, epoch]);
+      expect(reloadedEpochs()).not.toContain(epoch + 1);
+      await expectSafe('N2 at S3, node-2 down');
+      await restartNode2();
+      await expectSafe('N2 at S3, node-2 back with a pending share');
+      const committed = await rerun('N2 at S3');
+      expect(committed).toBe(epoch + 1);
+      expect(existsSync(join(lab.layout.nodeDirs[1]!, 'pending-epoch.json'))).toBe(false);
+    });
+
+    for (const [step, failpoint] of [['S5', 'refresh.before_S6'], ['S6', 'refresh.after_S6']] as const) {
+      it(`N2 killed at ${step} (${failpoint}): the drill commits, the coordinator and the others move on, node-2 finishes its switch at restart, a re-run completes`, async () => {
+        const epoch = epochOf(lab.layout.nodeDirs[0]!);
+        await restartNode2({ FROSTBUNKER_FAILPOINTS: `${failpoint}=kill` });
+        const outcome = await drill();
+        expect(outcome.code, outcome.stdout).toBe(0);
+        expect(outcome.stdout).toMatch(/not acknowledged: node-2/);
+        expect(await lab.nodes[1]!.exited).toBe(null);
+        await waitReloaded(epoch + 1);
+        expect(epochOf(lab.layout.nodeDirs[0]!)).toBe(epoch + 1);
+        await expectSafe(`N2 at ${step}, node-2 down`);
+        await restartNode2();
+        expect(epochOf(lab.layout.nodeDirs[1]!)).toBe(epoch + 1);
+        expect(existsSync(join(lab.layout.nodeDirs[1]!, 'pending-epoch.json'))).toBe(false);
+        await expectSafe(`N2 at ${step}, node-2 back`);
+        expect(await rerun(`N2 at ${step}`)).toBe(epoch + 2);
+      });
+    }
+
+    it('C (the drill process) killed right after its commit decision is durable (S5): the old epoch still signs, the re-run finishes the committed ceremony', async () => {
+      const epoch = epochOf(lab.layout.nodeDirs[0]!);
+      const outcome = await drill({ FROSTBUNKER_FAILPOINTS: 'refresh.after_S5=kill' });
+      expect(outcome.signal).toBe('SIGKILL');
+      expect(outcome.stdout).toMatch(/\[S5\] commit decision durable/);
+      expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch, epoch, epoch]);
+      expect(reloadedEpochs()).not.toContain(epoch + 1);
+      await expectSafe('C at S5');
+      const started = performance.now();
+      const rerunOutcome = await drill();
+      console.log(`[figure] C at S5: resumed drill ${(performance.now() - started).toFixed(0)} ms`);
+      expect(rerunOutcome.code, rerunOutcome.stdout).toBe(0);
+      expect(rerunOutcome.stdout).toMatch(/resuming committed drill/);
+      expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch + 1, epoch + 1, epoch + 1]);
+      await waitReloaded(epoch + 1);
+      await expectSafe('C at S5, after the re-run');
+      // At the end: no pending or old-epoch share file in any node directory.
+      for (const nodeDir of lab.layout.nodeDirs) expect(readdirSync(nodeDir).filter((f) => f.includes('pending'))).toEqual([]);
+      const census = shareCensus(lab.layout.nodeDirs);
+      expect(census.map((e) => [e.epoch, e.intact.length])).toEqual([[epoch + 1, 3]]);
+    });
+  });
 });

@@ -13,7 +13,7 @@ export interface DrillStep {
 
 export interface DrillReport {
   v: 1;
-  kind: 'refresh';
+  kind: 'refresh' | 'reshare' | 'repair';
   identity: string;
   dryRun: boolean;
   /** committed: the new epoch is in force; dry-run/aborted/refused: the old epoch is. */
@@ -31,6 +31,8 @@ export interface DrillReport {
   threshold: number;
   maxSigners: number;
   nodes: string[];
+  /** Reshare: the shape and members after the commit. */
+  after?: { threshold: number; maxSigners: number; nodes: string[] };
   steps: DrillStep[];
   totalMs: number;
   testSignature: { signers: string[]; verified: boolean } | null;
@@ -53,6 +55,7 @@ export function formatDrillReport(report: DrillReport): string {
     `npub before:    ${report.npubBefore}`,
     `npub after:     ${report.npubAfter}   (${report.sameNpub ? 'unchanged' : 'CHANGED'})`,
     `epoch:          ${report.epochBefore} -> ${report.epochAfter}   (${report.threshold}-of-${report.maxSigners}; nodes ${report.nodes.join(', ')})`,
+    ...(report.after ? [`reshared to:    ${report.after.threshold}-of-${report.after.maxSigners}; nodes ${report.after.nodes.join(', ')}`] : []),
     '',
     'steps:',
     ...report.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(3)} ${s.name.padEnd(42)} ${String(s.ms).padStart(6)} ms${s.detail ? `  ${s.detail}` : ''}`),

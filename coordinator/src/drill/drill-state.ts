@@ -14,7 +14,7 @@ export type DrillPhase = z.infer<typeof drillPhaseSchema>;
 
 export const drillStateSchema = z.strictObject({
   v: z.literal(1),
-  kind: z.literal('refresh'),
+  kind: z.enum(['refresh', 'reshare', 'repair']),
   identity: z.string(),
   ceremonyId: ceremonyIdSchema,
   params: ceremonyParamsSchema,
@@ -53,10 +53,16 @@ export class DrillStateStore {
  * editing the raw document so every other setting stays exactly as the operator wrote it.
  * Idempotent: a resumed drill may call it again.
  */
-export function commitIdentityEpoch(dataDir: string, name: string, group: GroupPackage, epoch: number): void {
+export function commitIdentityEpoch(
+  dataDir: string,
+  name: string,
+  group: GroupPackage,
+  epoch: number,
+  members?: readonly { identifier: string; nodePubkey: string; label: string }[],
+): void {
   const path = join(dataDir, 'config.json');
   const config = readJsonFile(path, z.looseObject({ identities: z.array(z.looseObject({ name: z.string() })) }));
-  const identities = config.identities.map((identity) => (identity.name === name ? { ...identity, group, epoch } : identity));
+  const identities = config.identities.map((identity) => (identity.name === name ? { ...identity, group, epoch, ...(members ? { members: members.map(({ identifier, nodePubkey, label }) => ({ identifier, nodePubkey, label })) } : {}) } : identity));
   if (!config.identities.some((identity) => identity.name === name)) throw new Error(`${path}: no identity "${name}"`);
   writeJsonFileAtomic(path, { ...config, identities });
 }

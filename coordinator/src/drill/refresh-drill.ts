@@ -15,12 +15,14 @@ import {
   CEREMONY_PROTOCOL_VERSION,
   ceremonyTestMessage,
   computeCeremonyId,
+  computeGroupId,
   groupPackageDigest,
   type CeremonyFailed,
   type CeremonyId,
   type CeremonyParams,
   type FromNodeCeremonyMessage,
   type FrostIdentifier,
+  type GroupId,
   type SessionId,
   type ToNodeCeremonyMessage,
 } from '@frostbunker/shared/protocol';
@@ -35,8 +37,13 @@ export interface RefreshDrillOptions {
   /** Coordinator <-> node ceremony messages, authenticated as the enrolled coordinator. */
   transport: Transport<FromNodeCeremonyMessage, ToNodeCeremonyMessage>;
   store: DrillStateStore;
-  /** Points the coordinator's config.json at the committed epoch (after S5, idempotent). */
-  commitCoordinatorConfig: (group: GroupPackage, epoch: number) => void;
+  /** Points the coordinator's config.json at the committed epoch (after S5, idempotent); a reshare changes the members too. */
+  commitCoordinatorConfig: (group: GroupPackage, epoch: number, members?: readonly ShareNodeMember[]) => void;
+  /**
+   * A reshare instead of a refresh: the new threshold and the new members, indices 1..n' in order
+   * (kept indices on their hosts, new ones on joining nodes made by `share-node init`).
+   */
+  reshare?: { threshold: number; newMembers: readonly ShareNodeMember[]; repair?: boolean };
   dryRun: boolean;
   /** Deadline for every node exchange. */
   stepTimeoutMs: number;
@@ -45,6 +52,11 @@ export interface RefreshDrillOptions {
   monotonicMs: () => number;
   /** Crash-test hook at named points (`refresh.after_S5`…). */
   failpoint?: (name: string) => void;
+  /**
+   * The coordinator's audit log (hash-chained, in acl.db): start, commit decision, abort, finish.
+   * Fails closed for the commit: if the row cannot be written, the drill aborts before S5.
+   */
+  audit?: (action: string, detail: Record<string, unknown>) => void;
 }
 
 type ByType<T extends FromNodeCeremonyMessage['type']> = Extract<FromNodeCeremonyMessage, { type: T }>;
@@ -107,11 +119,16 @@ export class RefreshDrill {
   readonly #interrupted: DrillReport['interrupted'] = [];
   #identity: SigningIdentity;
   #unsubscribe: () => void;
+  /** Group ids a node may speak under: the one in service, and the new one once committed. */
+  readonly #groupIds = new Set<GroupId>();
+  /** Old members that answered S0 (the reshare's dealers). */
+  #answering: ShareNodeMember[] = [];
 
   constructor(options: RefreshDrillOptions) {
     this.#options = options;
     this.#identity = options.identity;
-    this.#byPubkey = new Map(options.identity.members.map((m) => [m.nodePubkey, m]));
+    this.#groupIds.add(options.identity.groupId);
+    this.#byPubkey = new Map([...(options.reshare?.newMembers ?? []), ...options.identity.members].map((m) => [m.nodePubkey, m]));
     this.#unsubscribe = options.transport.onMessage((received) => this.#onMessage(received));
   }
 
@@ -122,20 +139,25 @@ export class RefreshDrill {
   #onMessage({ senderPubkey, message }: ReceivedMessage<FromNodeCeremonyMessage>): void {
     // Blame and bookkeeping use the authenticated sender, never a field of the body.
     const member = this.#byPubkey.get(senderPubkey);
-    if (!member || message.groupId !== this.#identity.groupId) return;
+    if (!member || !this.#groupIds.has(message.groupId)) return;
     for (const collector of this.#collectors) if (collector.ceremonyId === message.ceremonyId) collector.accept(member, message);
   }
 
   #label = (identifier: string): string =>
-    this.#identity.members.find((m) => m.identifier === identifier)?.label ?? identifier.slice(0, 12);
+    [...this.#identity.members, ...(this.#options.reshare?.newMembers ?? [])].find((m) => m.identifier === identifier)?.label ?? identifier.slice(0, 12);
+
+  get #kind(): 'refresh' | 'reshare' | 'repair' {
+    return this.#options.reshare ? (this.#options.reshare.repair ? 'repair' : 'reshare') : 'refresh';
+  }
 
   /** Sends one message to each of `nodes` and collects one `expect` reply (or a failure) from each. */
   async #exchange<T extends FromNodeCeremonyMessage['type']>(
     ceremonyId: CeremonyId,
     nodes: readonly ShareNodeMember[],
     build: (member: ShareNodeMember) => ToNodeCeremonyMessage,
-    expect: T,
+    expect: T | readonly T[],
   ): Promise<Exchange<T>> {
+    const expected: readonly string[] = typeof expect === 'string' ? [expect] : expect;
     const replies = new Map<FrostIdentifier, ByType<T>>();
     const failures = new Map<FrostIdentifier, CeremonyFailed>();
     const wanted = new Set(nodes.map((m) => m.identifier));
@@ -145,7 +167,7 @@ export class RefreshDrill {
       ceremonyId,
       accept: (member, message) => {
         if (!wanted.has(member.identifier) || replies.has(member.identifier) || failures.has(member.identifier)) return;
-        if (message.type === expect) replies.set(member.identifier, message as ByType<T>);
+        if (expected.includes(message.type)) replies.set(member.identifier, message as ByType<T>);
         else if (message.type === 'ceremony_failed') failures.set(member.identifier, message);
         else return;
         if (replies.size + failures.size === wanted.size) wake();
@@ -202,13 +224,22 @@ export class RefreshDrill {
     throw new DrillStop('aborted', `${what}: ${parts.join('; ')}`, [...culprits].sort());
   }
 
+  /** Best-effort audit rows (all but the commit decision, which fails closed). */
+  #auditQuietly(action: string, detail: Record<string, unknown>): void {
+    try {
+      this.#options.audit?.(action, detail);
+    } catch (error) {
+      this.#options.progress(`warning: audit row ${action} not written: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   async run(): Promise<DrillReport> {
     const startedAtMs = this.#options.monotonicMs();
     const startedAt = new Date(this.#options.nowSec() * 1000).toISOString();
     const before = this.#identity;
     const report: DrillReport = {
       v: 1,
-      kind: 'refresh',
+      kind: this.#kind,
       identity: this.#options.identityName,
       dryRun: this.#options.dryRun,
       outcome: 'aborted',
@@ -224,6 +255,9 @@ export class RefreshDrill {
       threshold: before.group.threshold,
       maxSigners: before.group.maxSigners,
       nodes: before.members.map((m) => m.label),
+      ...(this.#options.reshare
+        ? { after: { threshold: this.#options.reshare.threshold, maxSigners: this.#options.reshare.newMembers.length, nodes: this.#options.reshare.newMembers.map((m) => m.label) } }
+        : {}),
       steps: this.#steps,
       totalMs: 0,
       testSignature: null,
@@ -248,8 +282,10 @@ export class RefreshDrill {
       const stop = error instanceof DrillStop ? error : new DrillStop('aborted', error instanceof Error ? error.message : String(error));
       report.outcome = stop.outcome;
       report.failure = { reason: stop.message, culprits: stop.culprits };
+      this.#auditQuietly(`drill.${stop.outcome}`, { kind: this.#kind, ceremonyId: report.ceremonyId, reason: stop.message.slice(0, 400), culprits: stop.culprits });
     }
     report.epochAfter = this.#identity.epoch;
+    if (report.outcome !== 'committed') delete report.after;
     report.npubAfter = npubEncode(groupXOnlyKey(this.#identity.group));
     report.sameNpub = report.npubAfter === report.npubBefore;
     if (state) report.ceremonyId = state.ceremonyId;
@@ -258,7 +294,7 @@ export class RefreshDrill {
         ? 'destroyed on every node (acknowledged by the nodes; unverifiable from the coordinator)'
         : `acknowledged destroyed by ${report.acknowledged.join(', ') || 'none'}; pending on ${report.notAcknowledged.join(', ')} (re-run the drill to finish them)`;
       report.notes.push(
-        'restart the coordinator so it signs with the new epoch (it reads config.json at start)',
+        'the running coordinator put the new epoch in service when config.json changed (or send it SIGHUP); a stopped one reads it at start',
         `backups of share-node data directories taken before epoch ${this.#identity.epoch} hold old shares: destroy them`,
         'a node that kept its old share cannot mix it with new ones, but k old shares still make the old key: a suspected leak of k old shares needs a new npub',
       );
@@ -275,7 +311,9 @@ export class RefreshDrill {
    */
   async #preflight(report: DrillReport): Promise<DrillState | null> {
     const probeId = randomBytes(32).toString('hex') as CeremonyId;
-    const members = this.#identity.members;
+    const repaired = this.#options.reshare?.repair ? this.#options.reshare.newMembers : [];
+    // A repair's lost node is not asked (it is gone, or about to be replaced).
+    const members = this.#identity.members.filter((m) => !repaired.some((n) => n.identifier === m.identifier && n.nodePubkey !== m.nodePubkey));
     const status = await this.#timed('S0', async () => {
       const exchange = await this.#exchange(probeId, members, () => ({ ...this.#header(probeId), type: 'ceremony_status' }), 'ceremony_state');
       return { value: exchange, detail: `${exchange.replies.size} of ${members.length} answered` };
@@ -291,7 +329,7 @@ export class RefreshDrill {
           this.#options.progress(`resuming committed drill ${previous.ceremonyId.slice(0, 12)}: ${lagging.map((m) => m.label).join(', ') || 'no node'} still to switch`);
           this.#interrupted.push({ ceremonyId: previous.ceremonyId, phase: previous.phase, resolution: 'commit finished' });
           report.resumed = true;
-          await this.#commit(previous, report, lagging);
+          await this.#commit(previous, report, previous.params.newMembers ? this.#everyone(previous) : lagging);
           report.outcome = 'committed';
           return previous;
         }
@@ -312,6 +350,21 @@ export class RefreshDrill {
         }
       }
     }
+    const reshare = this.#options.reshare;
+    // A repaired index's old holder is lost: it is neither asked nor a dealer.
+    const lost = (m: ShareNodeMember) => reshare?.repair === true && reshare.newMembers.some((n) => n.identifier === m.identifier && n.nodePubkey !== m.nodePubkey);
+    this.#answering = members.filter((m) => status.replies.has(m.identifier) && !status.replies.get(m.identifier)!.frozen && status.replies.get(m.identifier)!.identifier === m.identifier && !lost(m));
+    if (reshare) {
+      // A reshare needs k old members to deal and every kept member to receive; others may be gone.
+      const kept = members.filter((m) => reshare.newMembers.some((n) => n.identifier === m.identifier && n.nodePubkey === m.nodePubkey));
+      const missing = kept.filter((m) => !this.#answering.includes(m));
+      if (missing.length > 0 || this.#answering.length < this.#identity.group.threshold) {
+        throw new DrillStop('refused', `${[...new Set([...missing, ...members.filter((m) => !this.#answering.includes(m) && !lost(m))])].map((m) => `${m.label} unreachable or frozen`).join(', ')}; a ${this.#kind} needs ${this.#identity.group.threshold} old members and every kept one`);
+      }
+      const offEpoch = this.#answering.filter((m) => status.replies.get(m.identifier)!.epoch !== this.#identity.epoch);
+      if (offEpoch.length > 0) throw new DrillStop('refused', `${offEpoch.map((m) => m.label).join(', ')} not on epoch ${this.#identity.epoch}`);
+      return null;
+    }
     if (status.silent.length > 0 || status.failures.size > 0) {
       const missing = [...status.silent.map((m) => m.label), ...[...status.failures.keys()].map(this.#label)];
       throw new DrillStop('refused', `${missing.map((l) => `${l} unreachable`).join(', ')}; refresh needs all ${members.length} (use repair/reshare)`);
@@ -326,28 +379,38 @@ export class RefreshDrill {
   }
 
   async #ceremony(report: DrillReport): Promise<DrillState> {
-    const { group, groupId, epoch, members } = this.#identity;
+    const { group, groupId, epoch } = this.#identity;
+    const reshare = this.#options.reshare;
+    const oldMembers = this.#identity.members;
+    // Refresh: every member deals and receives. Reshare: the old members that answered deal, the
+    // new members receive, old members left out only deal (and destroy their share at the commit).
+    const dealerMembers = reshare ? this.#answering : oldMembers;
+    const members = reshare ? [...reshare.newMembers] : oldMembers;
+    const everyone = reshare ? [...dealerMembers, ...members.filter((m) => !dealerMembers.some((d) => d.identifier === m.identifier))] : oldMembers;
     const ids = members.map((m) => m.identifier).sort();
     const params: CeremonyParams = {
-      kind: 'refresh',
+      kind: this.#kind,
       groupId,
       groupKey: group.groupKey,
       fromEpoch: epoch,
       toEpoch: epoch + 1,
       threshold: group.threshold,
       maxSigners: group.maxSigners,
-      newThreshold: group.threshold,
-      newMaxSigners: group.maxSigners,
-      dealers: ids,
+      newThreshold: reshare?.threshold ?? group.threshold,
+      newMaxSigners: members.length,
+      dealers: dealerMembers.map((m) => m.identifier).sort(),
       participants: ids,
       nonce: randomBytes(16).toString('hex'),
       createdAtSec: this.#options.nowSec(),
+      ...(reshare
+        ? { fromGroup: group, fromMembers: oldMembers.map(({ identifier, nodePubkey, label }) => ({ identifier, nodePubkey, label })), newMembers: members.map(({ identifier, nodePubkey, label }) => ({ identifier, nodePubkey, label })) }
+        : {}),
     };
     const ceremonyId = computeCeremonyId(params);
     report.ceremonyId = ceremonyId;
     let state: DrillState = {
       v: 1,
-      kind: 'refresh',
+      kind: this.#kind,
       identity: this.#options.identityName,
       ceremonyId,
       params,
@@ -360,12 +423,21 @@ export class RefreshDrill {
       this.#options.store.save(state);
     };
     save({});
-    this.#options.progress(`refresh ${ceremonyId.slice(0, 12)}: epoch ${epoch} -> ${epoch + 1}, ${group.threshold}-of-${group.maxSigners}, nodes ${members.map((m) => m.label).join(', ')}`);
+    this.#auditQuietly('drill.started', { kind: this.#kind, ceremonyId, fromEpoch: epoch, toEpoch: epoch + 1, from: `${group.threshold}-of-${group.maxSigners}`, to: `${params.newThreshold}-of-${params.newMaxSigners}`, nodes: members.map((m) => m.label) });
+    this.#options.progress(
+      `${this.#kind} ${ceremonyId.slice(0, 12)}: epoch ${epoch} -> ${epoch + 1}, ${group.threshold}-of-${group.maxSigners} -> ${params.newThreshold}-of-${params.newMaxSigners}, nodes ${members.map((m) => m.label).join(', ')}`,
+    );
     try {
       const contributions = await this.#timed('S1', async () => {
-        const exchange = await this.#exchange(ceremonyId, members, () => ({ ...this.#header(ceremonyId), type: 'ceremony_start', params }), 'ceremony_contribution');
+        const exchange = await this.#exchange(ceremonyId, everyone, () => ({ ...this.#header(ceremonyId), type: 'ceremony_start', params }), ['ceremony_contribution', 'ceremony_ready']);
         this.#requireAll(exchange, 'dealing');
-        return { value: exchange.replies, detail: `${exchange.replies.size} dealers, sub-shares sealed node to node` };
+        const dealt = new Map<FrostIdentifier, ByType<'ceremony_contribution'>>();
+        for (const dealer of dealerMembers) {
+          const reply = exchange.replies.get(dealer.identifier);
+          if (reply?.type !== 'ceremony_contribution') throw new DrillStop('aborted', `${dealer.label} did not deal`);
+          dealt.set(dealer.identifier, reply);
+        }
+        return { value: dealt, detail: `${dealt.size} dealers, sub-shares sealed node to node` };
       });
       this.#options.failpoint?.('refresh.after_S1');
 
@@ -406,8 +478,8 @@ export class RefreshDrill {
         if (digests.size !== 1) throw new DrillStop('aborted', 'nodes computed different new groups');
         const first = parseGroupPackage([...exchange.replies.values()][0]!.group);
         if (groupPackageDigest(first) !== [...digests][0]) throw new DrillStop('aborted', 'the reported group does not match its digest');
-        if (first.groupKey !== group.groupKey || first.threshold !== group.threshold || first.maxSigners !== group.maxSigners) {
-          throw new DrillStop('aborted', 'the new group changes the key or (k, n)');
+        if (first.groupKey !== group.groupKey || first.threshold !== params.newThreshold || first.maxSigners !== params.newMaxSigners) {
+          throw new DrillStop('aborted', `the new group changes the key or is not ${params.newThreshold}-of-${params.newMaxSigners}`);
         }
         return { value: first, detail: `group ${[...digests][0]!.slice(0, 16)}… agreed by all ${members.length}` };
       });
@@ -417,7 +489,14 @@ export class RefreshDrill {
       await this.#timed('S4', async () => {
         const signers = await this.#testSignature(ceremonyId, newGroup, members.map((m) => ({ member: m, share: 'pending' as const })));
         report.testSignature = { signers: signers.map((m) => m.label), verified: true };
-        const [old, ...fresh] = members.slice(0, group.threshold);
+        // The mixed round: a kept member's old share with new shares of the others; max(k, k')
+        // signers, since the old share's holder refuses a round below its own (old) threshold.
+        const mixedSize = Math.max(params.newThreshold, group.threshold);
+        if (mixedSize > members.length) {
+          report.notes.push(`no mixed round: ${members.length} new members are fewer than the old threshold ${group.threshold}`);
+          return { value: undefined, detail: `all ${signers.length} new shares signed` };
+        }
+        const [old, ...fresh] = members.slice(0, mixedSize);
         const mixed = await this.#mixedRound(ceremonyId, newGroup, old!, fresh);
         report.mixedRound = mixed;
         if (!mixed.failed || mixed.named.join() !== old!.label) {
@@ -427,19 +506,21 @@ export class RefreshDrill {
       });
       save({ phase: 'tested' });
       this.#options.failpoint?.('refresh.after_S4');
+      // Audit fails closed: no commit decision the audit log does not hold.
+      if (!this.#options.dryRun) this.#options.audit?.('drill.commit_decided', { kind: this.#kind, ceremonyId, toEpoch: epoch + 1, newGroupDigest: groupPackageDigest(newGroup) });
     } catch (error) {
       if (error instanceof FailpointCrash) throw error;
-      await this.#abort(ceremonyId, members);
+      await this.#abort(ceremonyId, everyone);
       save({ phase: 'aborted' });
       throw error;
     }
     if (this.#options.dryRun) {
       this.#options.progress('dry run: aborting; the old epoch stays in force');
-      const acks = await this.#abort(ceremonyId, members);
+      const acks = await this.#abort(ceremonyId, everyone);
       save({ phase: 'aborted' });
       report.outcome = 'dry-run';
       report.acknowledged = acks.map((m) => m.label);
-      report.notAcknowledged = members.filter((m) => !acks.includes(m)).map((m) => m.label);
+      report.notAcknowledged = everyone.filter((m) => !acks.includes(m)).map((m) => m.label);
       return state;
     }
     await this.#timed('S5', async () => {
@@ -447,29 +528,42 @@ export class RefreshDrill {
       return { value: undefined, detail: `decision fsynced to ${this.#options.store.path}` };
     });
     this.#options.failpoint?.('refresh.after_S5');
-    await this.#commit(state, report, members);
+    await this.#commit(state, report, everyone);
     report.outcome = 'committed';
     return state;
+  }
+
+  /** Every node a reshare concerns: old members (dealers, kept or retired) and new ones. */
+  #everyone(state: DrillState): ShareNodeMember[] {
+    const newMembers = state.params.newMembers ?? [];
+    // A repair's lost holder is never told anything: it was not part of the ceremony.
+    const from = (state.params.fromMembers ?? []).filter((m) => state.params.kind !== 'repair' || newMembers.some((n) => n.identifier === m.identifier && n.nodePubkey === m.nodePubkey));
+    const all = [...from, ...newMembers] as ShareNodeMember[];
+    return all.filter((m, i) => all.findIndex((o) => o.identifier === m.identifier && o.nodePubkey === m.nodePubkey) === i);
   }
 
   /** After S5: the coordinator's config, then every node's switch; only moves forward. */
   async #commit(state: DrillState, report: DrillReport, nodes: readonly ShareNodeMember[]): Promise<void> {
     const newGroup = parseGroupPackage(state.newGroup);
     const toEpoch = state.params.toEpoch;
+    const newMembers = (state.params.newMembers as ShareNodeMember[] | undefined) ?? this.#identity.members;
+    for (const member of nodes) if (!this.#byPubkey.has(member.nodePubkey)) this.#byPubkey.set(member.nodePubkey, member);
     if (this.#identity.epoch !== toEpoch) {
-      this.#options.commitCoordinatorConfig(newGroup, toEpoch);
-      this.#identity = { ...this.#identity, group: newGroup, epoch: toEpoch };
+      this.#options.commitCoordinatorConfig(newGroup, toEpoch, state.params.newMembers ? newMembers : undefined);
+      this.#identity = { ...this.#identity, group: newGroup, epoch: toEpoch, members: newMembers, groupId: computeGroupId({ ...newGroup, members: newMembers }) };
     }
+    this.#groupIds.add(this.#identity.groupId);
+    this.#groupIds.add(state.params.groupId);
     this.#options.failpoint?.('refresh.after_config');
     const acks = await this.#timed('S6', async () => {
       const exchange = await this.#exchange(
         state.ceremonyId,
         nodes,
-        () => ({ v: CEREMONY_PROTOCOL_VERSION, groupId: this.#identity.groupId, epoch: state.params.fromEpoch, ceremonyId: state.ceremonyId, type: 'ceremony_decision', decision: 'commit', toEpoch }),
+        () => ({ v: CEREMONY_PROTOCOL_VERSION, groupId: state.params.groupId, epoch: state.params.fromEpoch, ceremonyId: state.ceremonyId, type: 'ceremony_decision', decision: 'commit', toEpoch }),
         'ceremony_ack',
       );
       const switched = nodes.filter((m) => exchange.replies.get(m.identifier)?.decision === 'commit');
-      return { value: switched, detail: `${switched.length} of ${nodes.length} switched to epoch ${toEpoch}` };
+      return { value: switched, detail: `${switched.length} of ${nodes.length} switched to epoch ${toEpoch}${state.params.newMembers ? ' (or retired)' : ''}` };
     });
     const acknowledged = [...new Set([...state.acknowledged, ...acks.map((m) => m.label)])].sort();
     this.#options.store.save({ ...state, phase: 'done', acknowledged });
@@ -480,6 +574,7 @@ export class RefreshDrill {
     }));
     report.acknowledged = acknowledged;
     report.notAcknowledged = missing;
+    this.#auditQuietly('drill.finished', { kind: state.kind, ceremonyId: state.ceremonyId, epoch: toEpoch, acknowledged, notAcknowledged: missing });
   }
 
   /** Best effort: every node destroys its pending share; returns those that acknowledged. */

@@ -155,14 +155,17 @@ export class Lab {
     await this.#startCoordinator();
   }
 
-  /** Starts (or restarts) share node `index` (1-based). */
-  async startNode(index: number): Promise<ManagedProcess> {
+  /**
+   * Starts (or restarts) share node `index` (1-based); `env` adds variables (crash tests:
+   * FROSTBUNKER_FAILPOINTS); `dataDir` runs a node beyond the lab's n (a joining node for a reshare).
+   */
+  async startNode(index: number, env: Record<string, string> = {}, dataDir = this.layout.nodeDirs[index - 1]!): Promise<ManagedProcess> {
     const node = startProcess({
       name: `node-${index}`,
       script: ENTRY_POINTS.shareNode,
-      args: ['--data', this.layout.nodeDirs[index - 1]!, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
+      args: ['--data', dataDir, ...this.#secretsArgs(), ...this.relayUrls.flatMap((r) => ['--relay', r])],
       logFile: join(this.options.root, 'logs', `node-${index}.log`),
-      env: this.#childEnv(),
+      env: { ...this.#childEnv(), ...env },
     });
     this.nodes[index - 1] = node;
     await node.waitForLine((l) => parseStatusLine(l)?.event === 'started', this.options.startTimeoutMs);

@@ -4,12 +4,18 @@ import {
   commit,
   createSigningPackage,
   dealRefresh,
+  dealReshare,
   finishRefresh,
+  finishReshare,
+  identifierFromIndex,
+  parseGroupPackage,
   NonceStore,
   signShare,
   verifyRefresh,
+  verifyReshare,
   type GroupPackage,
   type PendingRefresh,
+  type PendingReshare,
   type SigningShare,
 } from '@frostbunker/shared/crypto';
 import { FrostbunkerError } from '@frostbunker/shared/errors';
@@ -19,6 +25,7 @@ import {
   CEREMONY_PROTOCOL_VERSION,
   ceremonyTestMessage,
   computeCeremonyId,
+  computeGroupId,
   groupPackageDigest,
   sealedEchoSchema,
   sealedSubShareSchema,
@@ -33,17 +40,34 @@ import {
   type CeremonyTestRound2,
   type FromNodeCeremonyMessage,
   type FrostIdentifier,
+  type GroupId,
+  type GroupMember,
   type ToNodeCeremonyMessage,
 } from '@frostbunker/shared/protocol';
 import type { ShareNodeConfig } from '../config.js';
 import type { EpochFiles, PendingEpoch } from './epoch-files.js';
+import type { JoiningNode } from './joining.js';
+
+/** One ceremony step as the node log records it. */
+export interface CeremonyLogStep {
+  ceremonyId: CeremonyId;
+  /** `refresh.S1.dealt`, `reshare.S3.pending`, `S6.switched`, `abort`, `refused`… */
+  step: string;
+  detail: string;
+}
 
 /** Crash-test hook: called at named points (RELIABILITY.md G12 steps); may kill the process. */
 export type Failpoint = (name: string) => void;
 
 export interface CeremonyHandlerOptions {
-  /** The node's current enrolment; re-read after every switch. */
-  config: () => ShareNodeConfig;
+  /** The node's current enrolment; re-read after every switch. Null while the node is joining. */
+  config: () => ShareNodeConfig | null;
+  /** A joining node (no share yet, `share-node init`): its identity; it can only receive a reshare. */
+  joining?: JoiningNode | null;
+  /** A committed reshare left this node out: its share is destroyed; it stops serving. */
+  onRetired?: () => void;
+  /** Each ceremony step this node takes, for its hash-chained node log (never a secret). */
+  log?: (step: CeremonyLogStep) => void;
   files: EpochFiles;
   /** A pending epoch found on disk at start (EpochFiles.loadPending). */
   pending: PendingEpoch | null;
@@ -65,6 +89,15 @@ interface ActiveRefresh {
   start: CeremonyStart;
   phase: 'dealt' | 'verified';
   pending?: PendingRefresh;
+  /** Reshare only: what the parameters say, checked at S1. */
+  reshare?: {
+    fromGroup: GroupPackage;
+    fromMembers: GroupMember[];
+    newMembers: GroupMember[];
+    /** Our identifier in the new group, or null when this node is retired by the reshare. */
+    newIdentifier: FrostIdentifier | null;
+    pending?: PendingReshare;
+  };
 }
 
 class CeremonyFailure extends Error {
@@ -87,6 +120,8 @@ class CeremonyFailure extends Error {
 export class CeremonyHandler {
   readonly #options: CeremonyHandlerOptions;
   #active: ActiveRefresh | undefined;
+  /** A joining node: the group and epoch of the last reshare that named it (for message headers). */
+  #joinedBy: { groupId: GroupId; epoch: number } | undefined;
   #pending: PendingEpoch | null;
   readonly #nonces: NonceStore;
   readonly #testShares = new Map<string, 'pending' | 'current'>();
@@ -114,15 +149,18 @@ export class CeremonyHandler {
     try {
       if (message.type === 'ceremony_status') return this.#status(message.ceremonyId);
       const config = this.#options.config();
-      if (message.groupId !== config.groupId) throw new CeremonyFailure('bad_params', 'unknown group');
+      // A joining node has no group yet: the reshare's parameters (bound by the ceremony id) name it.
+      if (config ? message.groupId !== config.groupId : message.type !== 'ceremony_start' && this.#active?.ceremonyId !== message.ceremonyId && this.#pending?.ceremonyId !== message.ceremonyId) {
+        throw new CeremonyFailure('bad_params', 'unknown group');
+      }
       if (this.#options.isFrozen()) throw new CeremonyFailure('frozen', 'frozen');
       switch (message.type) {
         case 'ceremony_start':
-          return this.#start(message);
+          return message.params.kind === 'refresh' ? this.#start(message) : this.#startReshare(message);
         case 'ceremony_deliver':
-          return this.#deliver(message);
+          return this.#active?.reshare && this.#active.ceremonyId === message.ceremonyId ? this.#deliverReshare(message) : this.#deliver(message);
         case 'ceremony_echoes':
-          return await this.#echoes(message);
+          return this.#active?.reshare && this.#active.ceremonyId === message.ceremonyId ? await this.#echoesReshare(message) : await this.#echoes(message);
         case 'ceremony_test_round1':
           return this.#testRound1(message);
         case 'ceremony_test_round2':
@@ -139,7 +177,23 @@ export class CeremonyHandler {
 
   #header(ceremonyId: CeremonyId): CeremonyHeader {
     const config = this.#options.config();
-    return { v: CEREMONY_PROTOCOL_VERSION, groupId: config.groupId, epoch: config.epoch, ceremonyId };
+    if (config) return { v: CEREMONY_PROTOCOL_VERSION, groupId: config.groupId, epoch: config.epoch, ceremonyId };
+    // Joining: speak in the terms of the reshare that will enrol us.
+    const joinedBy = this.#joinedBy;
+    return { v: CEREMONY_PROTOCOL_VERSION, groupId: joinedBy?.groupId ?? ('0'.repeat(64) as GroupId), epoch: joinedBy?.epoch ?? 0, ceremonyId };
+  }
+
+  /** The enrolment of a member; a joining node has none and can take part only in a reshare. */
+  #enrolled(): ShareNodeConfig {
+    const config = this.#options.config();
+    if (!config) throw new CeremonyFailure('bad_params', 'this node is joining: it has no share yet');
+    return config;
+  }
+
+  #nodeSecretKey(): string {
+    const key = this.#options.config()?.nodeSecretKey ?? this.#options.joining?.nodeSecretKey;
+    if (key === undefined) throw new CeremonyFailure('protocol', 'no node key');
+    return key;
   }
 
   #status(ceremonyId: CeremonyId): FromNodeCeremonyMessage {
@@ -147,7 +201,7 @@ export class CeremonyHandler {
     return {
       ...this.#header(ceremonyId),
       type: 'ceremony_state',
-      identifier: this.#options.config().share.identifier,
+      identifier: this.#enrolled().share.identifier,
       frozen: this.#options.isFrozen(),
       pending: pending
         ? { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch, committed: pending.committed, groupDigest: pending.groupDigest }
@@ -157,7 +211,7 @@ export class CeremonyHandler {
 
   /** S1: the parameters must describe a refresh of exactly our group, from our epoch to the next. */
   #start(message: CeremonyStart): FromNodeCeremonyMessage {
-    const config = this.#options.config();
+    const config = this.#enrolled();
     const { params } = message;
     if (computeCeremonyId(params) !== message.ceremonyId) throw new CeremonyFailure('bad_params', 'ceremony id does not match its parameters');
     if (params.kind !== 'refresh') throw new CeremonyFailure('bad_params', `${params.kind} is not supported by this node yet`);
@@ -203,6 +257,7 @@ export class CeremonyHandler {
     }
     this.#active = { ceremonyId: message.ceremonyId, start: message, phase: 'dealt' };
     this.#options.logger.info('refresh: dealt', { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch });
+    this.#step(message.ceremonyId, 'refresh.S1.dealt', `epoch ${params.fromEpoch} -> ${params.toEpoch}, ${params.threshold}-of-${params.maxSigners}`);
     this.#options.failpoint?.('refresh.after_S1');
     return { ...this.#header(message.ceremonyId), type: 'ceremony_contribution', commitments: commitments.commitments, sealed };
   }
@@ -214,8 +269,8 @@ export class CeremonyHandler {
     return active;
   }
 
-  #memberKey(identifier: FrostIdentifier): string {
-    const member = this.#options.config().members.find((m) => m.identifier === identifier);
+  #memberKey(identifier: FrostIdentifier, members: readonly GroupMember[] = this.#enrolled().members): string {
+    const member = members.find((m) => m.identifier === identifier);
     if (!member) throw new CeremonyFailure('protocol', `${identifier.slice(0, 12)} is not a member`);
     return member.nodePubkey;
   }
@@ -223,7 +278,7 @@ export class CeremonyHandler {
   /** S2 (first half): open every sub-share meant for us, verify all contributions, echo. */
   #deliver(message: CeremonyDeliver): FromNodeCeremonyMessage {
     const active = this.#activeFor(message.ceremonyId, 'dealt');
-    const config = this.#options.config();
+    const config = this.#enrolled();
     const me = config.share.identifier;
     const commitments: Record<string, unknown> = {};
     const subShares: Record<string, unknown> = {};
@@ -261,7 +316,7 @@ export class CeremonyHandler {
   /** S2 (second half) and S3: compare echoes, compute the new share, make it durable, then say so. */
   async #echoes(message: CeremonyEchoes): Promise<FromNodeCeremonyMessage> {
     const active = this.#activeFor(message.ceremonyId, 'verified');
-    const config = this.#options.config();
+    const config = this.#enrolled();
     const me = config.share.identifier;
     const echoes: Record<string, unknown> = {};
     for (const [from, sealed] of Object.entries(message.echoes) as [FrostIdentifier, string][]) {
@@ -289,6 +344,7 @@ export class CeremonyHandler {
       throw new CeremonyFailure('store_failed', `pending share not stored: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.#options.logger.info('refresh: pending share stored', { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch });
+    this.#step(message.ceremonyId, 'refresh.S3.pending', `pending share for epoch ${params.toEpoch} stored; group ${this.#pending!.groupDigest.slice(0, 16)}`);
     this.#options.failpoint?.('refresh.after_S3');
     return { ...this.#header(message.ceremonyId), type: 'ceremony_pending', toEpoch: params.toEpoch, groupDigest: groupPackageDigest(group), group };
   }
@@ -297,7 +353,7 @@ export class CeremonyHandler {
     const pending = this.#pending;
     if (!pending || pending.ceremonyId !== ceremonyId || pending.committed) throw new CeremonyFailure('unknown_ceremony', 'no pending share for this ceremony');
     if (which === 'pending') return { share: pending.share, group: pending.group };
-    const config = this.#options.config();
+    const config = this.#enrolled();
     return { share: config.share, group: config.group };
   }
 
@@ -330,6 +386,18 @@ export class CeremonyHandler {
   async #decide(message: CeremonyDecision): Promise<FromNodeCeremonyMessage> {
     const config = this.#options.config();
     const pending = this.#pending;
+    const active = this.#active;
+    if (active?.reshare && active.ceremonyId === message.ceremonyId && active.reshare.newIdentifier === null) {
+      // Retired by this reshare: nothing pending; on commit the share file goes.
+      this.#discardActive();
+      if (message.decision === 'commit') {
+        this.#options.files.retire();
+        this.#options.logger.info('reshare: retired, share destroyed', { ceremonyId: message.ceremonyId });
+        this.#step(message.ceremonyId, 'S6.retired', `left out of epoch ${message.toEpoch}: share file destroyed`);
+        this.#options.onRetired?.();
+      }
+      return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: message.decision };
+    }
     if (message.decision === 'abort') {
       if (this.#active?.ceremonyId === message.ceremonyId) this.#discardActive();
       if (pending?.ceremonyId === message.ceremonyId) {
@@ -337,12 +405,13 @@ export class CeremonyHandler {
         this.#options.files.discardPending();
         this.#pending = null;
         this.#options.logger.info('refresh: aborted, pending share destroyed', { ceremonyId: message.ceremonyId });
+        this.#step(message.ceremonyId, 'abort', `pending share for epoch ${pending.toEpoch} destroyed`);
       }
       return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'abort' };
     }
     if (!pending || pending.ceremonyId !== message.ceremonyId) {
       // Already switched (a repeated decision after a lost ack): say so again.
-      if (config.epoch === message.toEpoch && !pending) return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'commit' };
+      if (config?.epoch === message.toEpoch && !pending) return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'commit' };
       throw new CeremonyFailure('unknown_ceremony', 'no pending share for this ceremony');
     }
     if (pending.toEpoch !== message.toEpoch) throw new CeremonyFailure('bad_params', 'decision is for another epoch');
@@ -356,13 +425,175 @@ export class CeremonyHandler {
     this.#pending = null;
     await this.#options.onSwitched();
     this.#options.logger.info('refresh: switched epoch, old share destroyed', { ceremonyId: message.ceremonyId, epoch: message.toEpoch });
+    this.#step(message.ceremonyId, 'S6.switched', `epoch ${message.toEpoch} in service; old share file destroyed`);
     this.#options.failpoint?.('refresh.after_S7');
     return { ...this.#header(message.ceremonyId), type: 'ceremony_ack', decision: 'commit' };
   }
 
+  /** A log write that fails is reported, never fatal: the ceremony's own files are the authority. */
+  #step(ceremonyId: CeremonyId, step: string, detail: string): void {
+    try {
+      this.#options.log?.({ ceremonyId, step, detail });
+    } catch (error) {
+      this.#options.logger.error('node log write failed', { step, error: String(error) });
+    }
+  }
+
   #discardActive(): void {
     this.#active?.pending?.discard();
+    this.#active?.reshare?.pending?.discard();
     this.#active = undefined;
+  }
+
+  /**
+   * S1 of a reshare (k, n) -> (k', n'), same group key: the parameters must describe our group at
+   * our epoch (a joining node checks them for consistency and finds itself among the new members),
+   * the dealers are >= k old members, the new members are indices 1..n' and an index kept keeps its
+   * host (moving an index is repair). A dealer deals; everyone else says it is ready.
+   */
+  #startReshare(message: CeremonyStart): FromNodeCeremonyMessage {
+    const config = this.#options.config();
+    const { params } = message;
+    if (computeCeremonyId(params) !== message.ceremonyId) throw new CeremonyFailure('bad_params', 'ceremony id does not match its parameters');
+    const ageSec = Math.abs(this.#options.nowSec() - params.createdAtSec);
+    if (ageSec > (this.#options.maxParamsAgeSec ?? 600)) throw new CeremonyFailure('bad_params', 'ceremony parameters are stale');
+    const { fromMembers, newMembers } = params;
+    if (!fromMembers || !newMembers || params.fromGroup === undefined) throw new CeremonyFailure('bad_params', 'a reshare names the old group, old members and new members');
+    let fromGroup: GroupPackage;
+    try {
+      fromGroup = parseGroupPackage(params.fromGroup);
+    } catch (error) {
+      throw new CeremonyFailure('bad_params', `old group: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (fromGroup.groupKey !== params.groupKey || computeGroupId({ ...fromGroup, members: fromMembers }) !== params.groupId) throw new CeremonyFailure('bad_params', 'the old group does not match the group id');
+    if (params.threshold !== fromGroup.threshold || params.maxSigners !== fromGroup.maxSigners) throw new CeremonyFailure('bad_params', 'old (k, n) does not match the old group');
+    if (params.toEpoch !== params.fromEpoch + 1) throw new CeremonyFailure('bad_params', 'a reshare creates the next epoch');
+    if (newMembers.length !== params.newMaxSigners || params.newThreshold > params.newMaxSigners) throw new CeremonyFailure('bad_params', 'new (k, n) does not match the new members');
+    const expected = newMembers.map((_, i) => identifierFromIndex(i + 1));
+    if (!newMembers.every((m, i) => m.identifier === expected[i]) || [...params.participants].sort().join() !== [...expected].sort().join()) {
+      throw new CeremonyFailure('bad_params', 'the new members must be indices 1..n\' in order');
+    }
+    const oldIds = new Set(fromMembers.map((m) => m.identifier));
+    if (params.dealers.length < fromGroup.threshold || !params.dealers.every((d) => oldIds.has(d))) throw new CeremonyFailure('bad_params', `a reshare needs at least ${fromGroup.threshold} old members as dealers`);
+    const moved = newMembers.filter((member) => fromMembers.some((m) => m.identifier === member.identifier && m.nodePubkey !== member.nodePubkey));
+    if (params.kind === 'reshare' && moved.length > 0) throw new CeremonyFailure('bad_params', `${moved[0]!.label} would move to another host (use repair)`);
+    if (params.kind === 'repair') {
+      // Repair: the same (k, n), exactly one index re-enrolled on a new host; its old holder deals nothing.
+      if (params.newThreshold !== fromGroup.threshold || params.newMaxSigners !== fromGroup.maxSigners || moved.length !== 1) {
+        throw new CeremonyFailure('bad_params', 'a repair keeps (k, n) and moves exactly one index to a new host');
+      }
+      if (params.dealers.includes(moved[0]!.identifier)) throw new CeremonyFailure('bad_params', 'the lost index cannot help repair itself');
+    }
+    const myPubkey = config ? fromMembers.find((m) => m.identifier === config.share.identifier)?.nodePubkey : this.#options.joining?.nodePubkey;
+    if (config) {
+      if (params.groupId !== config.groupId || groupPackageDigest(fromGroup) !== groupPackageDigest(config.group)) throw new CeremonyFailure('bad_params', 'not this group');
+      if (params.fromEpoch !== config.epoch || message.epoch !== config.epoch) throw new CeremonyFailure('wrong_epoch', `this node is on epoch ${config.epoch}`);
+      if (myPubkey === undefined) throw new CeremonyFailure('bad_params', 'this node is not an old member');
+    }
+    const mine = newMembers.find((m) => m.nodePubkey === myPubkey);
+    if (!config && !mine) throw new CeremonyFailure('bad_params', 'this joining node is not among the new members');
+    if (this.#pending && this.#pending.ceremonyId !== message.ceremonyId) {
+      if (config || this.#pending.committed) throw new CeremonyFailure('pending_decision', `epoch ${this.#pending.toEpoch} of ceremony ${this.#pending.ceremonyId.slice(0, 12)} awaits a decision`);
+      // A joining node's stale pending share was never in force anywhere: drop it.
+      this.#options.files.discardPending();
+      this.#pending = null;
+    }
+    if (this.#pending) throw new CeremonyFailure('pending_decision', 'this ceremony already has a pending share');
+    this.#discardActive();
+    if (!config) this.#joinedBy = { groupId: params.groupId, epoch: params.fromEpoch };
+    this.#active = { ceremonyId: message.ceremonyId, start: message, phase: 'dealt', reshare: { fromGroup, fromMembers, newMembers, newIdentifier: mine?.identifier ?? null } };
+    const me = config?.share.identifier;
+    if (!config || me === undefined || !params.dealers.includes(me)) {
+      this.#step(message.ceremonyId, `${params.kind}.S1.ready`, `${mine ? `receives index ${newMembers.indexOf(mine) + 1}` : 'retires'} in epoch ${params.toEpoch}, ${params.newThreshold}-of-${params.newMaxSigners}`);
+      return { ...this.#header(message.ceremonyId), type: 'ceremony_ready', identifier: mine?.identifier ?? me! };
+    }
+    const { message: commitments, subShares } = dealReshare({ share: config.share, group: config.group, dealers: params.dealers, next: { threshold: params.newThreshold, maxSigners: params.newMaxSigners } });
+    const sealed: Record<string, string> = {};
+    try {
+      for (const subShare of subShares) {
+        const recipient = newMembers.find((m) => m.identifier === subShare.recipient)!;
+        sealed[subShare.recipient] = this.#options.codec.encrypt(
+          recipient.nodePubkey,
+          JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'sub_share', ceremonyId: message.ceremonyId, dealer: me, recipient: subShare.recipient, subShare: subShare.toMessage() }),
+        );
+      }
+    } finally {
+      for (const subShare of subShares) subShare.discard();
+    }
+    this.#step(message.ceremonyId, `${params.kind}.S1.dealt`, `epoch ${params.fromEpoch} -> ${params.toEpoch}, ${params.threshold}-of-${params.maxSigners} -> ${params.newThreshold}-of-${params.newMaxSigners}`);
+    this.#options.logger.info(`${params.kind}: dealt`, { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch, next: `${params.newThreshold}-of-${params.newMaxSigners}` });
+    this.#options.failpoint?.('reshare.after_S1');
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_contribution', commitments: commitments.commitments, sealed };
+  }
+
+  /** S2 of a reshare (new members only): open and verify every dealer's sub-share against the OLD verifying shares, echo. */
+  #deliverReshare(message: CeremonyDeliver): FromNodeCeremonyMessage {
+    const active = this.#activeFor(message.ceremonyId, 'dealt');
+    const reshare = active.reshare!;
+    const me = reshare.newIdentifier;
+    if (me === null) throw new CeremonyFailure('protocol', 'this node receives no share in this reshare');
+    const { params } = active.start;
+    const commitments: Record<string, unknown> = {};
+    const subShares: Record<string, unknown> = {};
+    for (const [dealer, contribution] of Object.entries(message.contributions) as [FrostIdentifier, { commitments: string[]; sealed: string }][]) {
+      commitments[dealer] = { commitments: contribution.commitments };
+      let opened: unknown = 'undecryptable';
+      try {
+        const parsed = sealedSubShareSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(dealer, reshare.fromMembers), contribution.sealed)));
+        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === me) opened = parsed.data.subShare;
+      } catch (error) {
+        if (error instanceof CeremonyFailure) throw error;
+      }
+      subShares[dealer] = opened;
+    }
+    const pending = verifyReshare({ group: reshare.fromGroup, dealers: params.dealers, next: { threshold: params.newThreshold, maxSigners: params.newMaxSigners }, identifier: me, commitments, subShares });
+    reshare.pending = pending;
+    active.phase = 'verified';
+    const sealed: Record<string, string> = {};
+    for (const member of reshare.newMembers) {
+      if (member.identifier === me) continue;
+      sealed[member.identifier] = this.#options.codec.encrypt(
+        member.nodePubkey,
+        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: message.ceremonyId, from: me, to: member.identifier, echo: pending.echo }),
+      );
+    }
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_echo', digest: pending.echo.digest, sealed };
+  }
+
+  /** S2/S3 of a reshare: compare echoes, compute the new group and our share, make it durable, then say so. */
+  async #echoesReshare(message: CeremonyEchoes): Promise<FromNodeCeremonyMessage> {
+    const active = this.#activeFor(message.ceremonyId, 'verified');
+    const reshare = active.reshare!;
+    const me = reshare.newIdentifier!;
+    const echoes: Record<string, unknown> = {};
+    for (const [from, sealed] of Object.entries(message.echoes) as [FrostIdentifier, string][]) {
+      let opened: unknown;
+      try {
+        const parsed = sealedEchoSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(from, reshare.newMembers), sealed)));
+        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.from === from && parsed.data.to === me) opened = parsed.data.echo;
+      } catch (error) {
+        if (error instanceof CeremonyFailure) throw error;
+      }
+      echoes[from] = opened ?? 'undecryptable';
+    }
+    const pendingReshare = reshare.pending!;
+    reshare.pending = undefined;
+    this.#active = undefined;
+    const { group, share } = finishReshare(pendingReshare, echoes);
+    const { params } = active.start;
+    try {
+      const file = await this.#options.files.writePending(
+        { ceremonyId: message.ceremonyId, fromEpoch: params.fromEpoch, toEpoch: params.toEpoch, group, share, kind: params.kind, members: reshare.newMembers },
+        this.#nodeSecretKey(),
+      );
+      this.#pending = { ceremonyId: message.ceremonyId, fromEpoch: params.fromEpoch, toEpoch: params.toEpoch, group, groupDigest: file.groupDigest, share, committed: false, kind: params.kind, members: reshare.newMembers };
+    } catch (error) {
+      throw new CeremonyFailure('store_failed', `pending share not stored: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.#options.logger.info(`${params.kind}: pending share stored`, { ceremonyId: message.ceremonyId, toEpoch: params.toEpoch });
+    this.#step(message.ceremonyId, `${params.kind}.S3.pending`, `pending share for epoch ${params.toEpoch} stored; ${group.threshold}-of-${group.maxSigners}`);
+    this.#options.failpoint?.('reshare.after_S3');
+    return { ...this.#header(message.ceremonyId), type: 'ceremony_pending', toEpoch: params.toEpoch, groupDigest: groupPackageDigest(group), group };
   }
 
   #failed(ceremonyId: CeremonyId, error: unknown): FromNodeCeremonyMessage {
@@ -382,6 +613,7 @@ export class CeremonyHandler {
     const reason = error instanceof Error ? error.message : String(error);
     if (!(error instanceof CeremonyFailure) && !(error instanceof FrostbunkerError)) this.#options.logger.error('ceremony step failed', { error: reason });
     this.#options.logger.warn('ceremony refused', { ceremonyId, code, reason });
+    this.#step(ceremonyId, `refused.${code}`, `${reason.slice(0, 200)}${culprits.length ? ` (culprits ${culprits.map((c) => c.slice(0, 12)).join(', ')})` : ''}`);
     return { ...this.#header(ceremonyId), type: 'ceremony_failed', code, reason: reason.slice(0, 400), culprits: [...culprits] };
   }
 }

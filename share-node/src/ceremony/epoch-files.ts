@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { isSealedFile, SigningShare, parseGroupPackage, type GroupPackage } from '@frostbunker/shared/crypto';
 import { readJsonFile, readSecretsFile, writeJsonFileAtomic, writeSecretsFile, type SecretsAccess } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
-import { ceremonyIdSchema, groupPackageDigest, hexOfBytes, type CeremonyId, type FrostIdentifier } from '@frostbunker/shared/protocol';
+import { ceremonyIdSchema, frostIdentifierSchema, groupMemberSchema, groupPackageDigest, hexOfBytes, type CeremonyId, type FrostIdentifier, type GroupMember } from '@frostbunker/shared/protocol';
+import { JOINING_FILE, joiningConfigSchema, NODE_KEY_FILE } from './joining.js';
 import { shareNodeSecretsSchema } from '../config.js';
 
 /** Public marker of a pending epoch; its presence (not the secrets file's) means "pending". */
@@ -15,13 +16,16 @@ export const PENDING_SECRETS_FILE = 'secrets.pending.json';
 const pendingEpochSchema = z.strictObject({
   v: z.literal(1),
   ceremonyId: ceremonyIdSchema,
-  kind: z.literal('refresh'),
+  kind: z.enum(['refresh', 'reshare', 'repair']),
   fromEpoch: z.number().int().min(0),
   toEpoch: z.number().int().min(1),
   group: z.unknown(),
   groupDigest: hexOfBytes(32),
   /** Set once the node has learnt the coordinator's commit decision: from then on only forward. */
   committed: z.boolean(),
+  /** Reshare: the new members (config.json gets them) and this node's identifier (a joining node has none yet). */
+  members: z.array(groupMemberSchema).optional(),
+  identifier: frostIdentifierSchema.optional(),
 });
 export type PendingEpochFile = z.infer<typeof pendingEpochSchema>;
 
@@ -34,6 +38,8 @@ export interface PendingEpoch {
   groupDigest: string;
   share: SigningShare;
   committed: boolean;
+  kind?: 'refresh' | 'reshare' | 'repair';
+  members?: GroupMember[];
 }
 
 function fsyncDir(dir: string): void {
@@ -84,7 +90,7 @@ export class EpochFiles {
   }
 
   /** Reads and verifies the pending epoch (share against its group), or null when there is none. */
-  async loadPending(identifier: FrostIdentifier): Promise<PendingEpoch | null> {
+  async loadPending(identifier?: FrostIdentifier): Promise<PendingEpoch | null> {
     const file = this.readPendingFile();
     if (file === null) {
       // A pending share without its marker: the node died before S3 completed; it was never acknowledged.
@@ -93,20 +99,34 @@ export class EpochFiles {
     }
     const secretsPath = join(this.#dir, PENDING_SECRETS_FILE);
     const secrets = await readSecretsFile(secretsPath, shareNodeSecretsSchema, this.#access);
+    const shareIdentifier = file.identifier ?? identifier;
+    if (shareIdentifier === undefined) throw new ConfigError(PENDING_EPOCH_FILE, 'no identifier for the pending share');
     let group: GroupPackage;
     let share: SigningShare;
     try {
       group = parseGroupPackage(file.group);
-      share = SigningShare.fromHex(identifier, secrets.signingShare, group);
+      share = SigningShare.fromHex(shareIdentifier, secrets.signingShare, group);
     } catch (error) {
       throw new ConfigError(secretsPath, 'pending share does not match the pending group', { cause: error });
     }
-    return { ceremonyId: file.ceremonyId, fromEpoch: file.fromEpoch, toEpoch: file.toEpoch, group, groupDigest: file.groupDigest, share, committed: file.committed };
+    return {
+      ceremonyId: file.ceremonyId,
+      fromEpoch: file.fromEpoch,
+      toEpoch: file.toEpoch,
+      group,
+      groupDigest: file.groupDigest,
+      share,
+      committed: file.committed,
+      kind: file.kind,
+      ...(file.members ? { members: file.members } : {}),
+    };
   }
 
   /** Persists a pending epoch (S3): sealed share first, then the public marker. */
   async writePending(pending: Omit<PendingEpoch, 'committed' | 'groupDigest'>, nodeSecretKey: string): Promise<PendingEpochFile> {
-    const current = readJsonFile(join(this.#dir, 'secrets.json'), z.unknown());
+    // A joining node has no secrets.json yet: its identity key file says how to seal.
+    const keyFile = existsSync(join(this.#dir, 'secrets.json')) ? 'secrets.json' : NODE_KEY_FILE;
+    const current = readJsonFile(join(this.#dir, keyFile), z.unknown());
     const passphrase = isSealedFile(current) ? await this.#access.passphrase?.() : undefined;
     if (isSealedFile(current) && passphrase === undefined) throw new ConfigError('secrets.json', 'sealed: a passphrase is needed to seal the pending share');
     await writeSecretsFile(
@@ -117,12 +137,13 @@ export class EpochFiles {
     const file: PendingEpochFile = {
       v: 1,
       ceremonyId: pending.ceremonyId,
-      kind: 'refresh',
+      kind: pending.kind ?? 'refresh',
       fromEpoch: pending.fromEpoch,
       toEpoch: pending.toEpoch,
       group: pending.group,
       groupDigest: groupPackageDigest(pending.group),
       committed: false,
+      ...(pending.members ? { members: pending.members, identifier: pending.share.identifier } : {}),
     };
     writeJsonFileAtomic(join(this.#dir, PENDING_EPOCH_FILE), file);
     return file;
@@ -140,9 +161,16 @@ export class EpochFiles {
     const file = this.readPendingFile();
     if (file === null || !file.committed) throw new ConfigError(PENDING_EPOCH_FILE, 'switch without a recorded commit');
     const configPath = join(this.#dir, 'config.json');
-    // Edit the raw document so every other enrolment field stays exactly as written.
-    const config = readJsonFile(configPath, z.record(z.string(), z.unknown()));
-    if (config.epoch !== file.toEpoch) writeJsonFileAtomic(configPath, { ...config, epoch: file.toEpoch, group: file.group });
+    if (!existsSync(configPath)) {
+      // A joining node becomes a member: its enrolment is what it was told at init plus the new group.
+      const joining = readJsonFile(join(this.#dir, JOINING_FILE), joiningConfigSchema);
+      if (!file.members || !file.identifier) throw new ConfigError(PENDING_EPOCH_FILE, 'a joining node needs the new members and its identifier');
+      writeJsonFileAtomic(configPath, { ...joining, identifier: file.identifier, group: file.group, epoch: file.toEpoch, members: file.members });
+    } else {
+      // Edit the raw document so every other enrolment field stays exactly as written.
+      const config = readJsonFile(configPath, z.record(z.string(), z.unknown()));
+      if (config.epoch !== file.toEpoch) writeJsonFileAtomic(configPath, { ...config, epoch: file.toEpoch, group: file.group, ...(file.members ? { members: file.members } : {}) });
+    }
     const pendingSecrets = join(this.#dir, PENDING_SECRETS_FILE);
     if (existsSync(pendingSecrets)) {
       renameSync(pendingSecrets, join(this.#dir, 'secrets.json'));
@@ -152,7 +180,24 @@ export class EpochFiles {
 
   /** S7: the switch is complete; the marker goes. */
   finishSwitch(): void {
+    removeDurably(this.#dir, NODE_KEY_FILE);
+    removeDurably(this.#dir, JOINING_FILE);
     removeDurably(this.#dir, PENDING_EPOCH_FILE);
+  }
+
+  /**
+   * A reshare committed without this node: its share file is destroyed and its enrolment is kept
+   * as `config.retired.json` (public; so the node will not start as a member again).
+   */
+  retire(): void {
+    removeDurably(this.#dir, 'secrets.json');
+    removeDurably(this.#dir, PENDING_SECRETS_FILE);
+    removeDurably(this.#dir, PENDING_EPOCH_FILE);
+    const configPath = join(this.#dir, 'config.json');
+    if (existsSync(configPath)) {
+      renameSync(configPath, join(this.#dir, 'config.retired.json'));
+      fsyncDir(this.#dir);
+    }
   }
 
   /** Abort: the pending share and its marker go; the current epoch was never touched. */

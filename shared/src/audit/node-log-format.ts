@@ -18,6 +18,8 @@ export const nodeLogDecisionSchema = z.enum([
   'approval_timeout',
   'frozen',
   'unfrozen',
+  /** A key-ceremony step (issue 7): `sessionId` is the ceremony id, `code` the step, `reason` the detail. */
+  'ceremony',
 ]);
 export type NodeLogDecision = z.infer<typeof nodeLogDecisionSchema>;
 

@@ -20,6 +20,7 @@ import {
   type GroupId,
 } from './brands.js';
 import { signingCommitmentsSchema, toNodeMessageSchema, fromNodeMessageSchema } from './node-messages.js';
+import { groupMemberSchema } from './enrolment.js';
 
 /** Wire version of ceremony messages; bump on any incompatible change. */
 export const CEREMONY_PROTOCOL_VERSION = 1;
@@ -28,7 +29,7 @@ export const CEREMONY_PROTOCOL_VERSION = 1;
 export const ceremonyIdSchema = hexOfBytes(32).brand<'CeremonyId'>();
 export type CeremonyId = z.infer<typeof ceremonyIdSchema>;
 
-/** Ceremony kinds on the wire; share nodes implement `refresh` (@TODO(issue 7): reshare, repair). */
+/** Ceremony kinds on the wire; share nodes implement `refresh` and `reshare` (@TODO(issue 7): repair). */
 export const ceremonyKindSchema = z.enum(['refresh', 'reshare', 'repair']);
 
 const identifiers = z.array(frostIdentifierSchema).min(1).max(255);
@@ -52,6 +53,14 @@ export const ceremonyParamsSchema = z.strictObject({
   participants: identifiers,
   nonce: hexOfBytes(16),
   createdAtSec: z.number().int().min(0),
+  /**
+   * Reshare only: the old group's public package and members (a joining node has no enrolment to
+   * read them from; old members check them against theirs) and the new members, index by index
+   * (node identity keys of the nodes that receive the new shares, joining ones included).
+   */
+  fromGroup: z.unknown().optional(),
+  fromMembers: z.array(groupMemberSchema).min(1).max(255).optional(),
+  newMembers: z.array(groupMemberSchema).min(1).max(255).optional(),
 });
 export type CeremonyParams = z.infer<typeof ceremonyParamsSchema>;
 
@@ -74,8 +83,20 @@ export function computeCeremonyId(params: CeremonyParams): CeremonyId {
     [...params.participants].sort(),
     params.nonce,
     params.createdAtSec,
+    // Absent for refresh, so refresh ids are unchanged.
+    ...(params.newMembers === undefined
+      ? []
+      : [
+          params.fromGroup === undefined ? null : bytesToHex(sha256(utf8ToBytes(JSON.stringify(params.fromGroup)))),
+          membersCanonical(params.fromMembers ?? []),
+          membersCanonical(params.newMembers),
+        ]),
   ]);
   return bytesToHex(sha256(utf8ToBytes(canonical))) as CeremonyId;
+}
+
+function membersCanonical(members: readonly { identifier: string; nodePubkey: string; label: string }[]): string[][] {
+  return [...members].map((m) => [m.identifier, m.nodePubkey, m.label]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
 }
 
 const TEST_MESSAGE_TAG = utf8ToBytes('frostbunker/ceremony-test-signature/v1');
@@ -213,6 +234,9 @@ export const ceremonyAckSchema = z.strictObject({
   decision: z.enum(['commit', 'abort']),
 });
 
+/** A reshare participant that deals nothing (a joining node, an old member outside the dealer set) is ready (S1). */
+export const ceremonyReadySchema = z.strictObject({ ...header, type: z.literal('ceremony_ready'), identifier: frostIdentifierSchema });
+
 export const ceremonyFailureCodeSchema = z.enum([
   'frozen',
   'bad_params',
@@ -287,6 +311,7 @@ export const fromNodeCeremonyMessageSchema = z.discriminatedUnion('type', [
   ceremonyAckSchema,
   ceremonyFailedSchema,
   ceremonyStateSchema,
+  ceremonyReadySchema,
 ]);
 export type FromNodeCeremonyMessage = z.infer<typeof fromNodeCeremonyMessageSchema>;
 
