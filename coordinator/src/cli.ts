@@ -62,6 +62,11 @@ async function main(): Promise<number> {
       'node-log': { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', default: false },
       'step-timeout': { type: 'string', default: '20s' },
+      // drill reshare / repair (cli-drill.ts)
+      threshold: { type: 'string' },
+      nodes: { type: 'string' },
+      index: { type: 'string' },
+      'node-pubkey': { type: 'string' },
       ...SECRETS_ARG_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -85,6 +90,10 @@ async function main(): Promise<number> {
       identity: values.identity,
       dryRun: values['dry-run'],
       stepTimeoutMs: parseDurationSec(values['step-timeout']) * 1000,
+      ...(values.threshold === undefined ? {} : { threshold: values.threshold }),
+      ...(values.nodes === undefined ? {} : { nodes: values.nodes }),
+      ...(values.index === undefined ? {} : { index: values.index }),
+      ...(values['node-pubkey'] === undefined ? {} : { nodePubkey: values['node-pubkey'] }),
       access: secretsAccessFromArgs(values, process, (message) => console.error(`warning: ${message}`)),
     });
   }

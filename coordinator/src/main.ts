@@ -17,6 +17,7 @@ import { startAdminServer } from './admin/admin-server.js';
 import type { AdminDeps } from './admin/context.js';
 import { CoordinatorMetrics } from './observability/coordinator-metrics.js';
 import { buildHealthReport, checkDatabase } from './observability/health.js';
+import { SignLog } from './observability/sign-log.js';
 import { AuditLog } from './audit/audit-log.js';
 import { loadCoordinatorConfig } from './config.js';
 import { ApprovalDesk } from './approvals/approval-desk.js';
@@ -26,8 +27,10 @@ import { AclGate } from './nip46/acl-gate.js';
 import { EncryptionKeyAnnouncer } from './encryption/announcer.js';
 import { EncryptionKeyring } from './encryption/keyring.js';
 import { Nip46Endpoint } from './nip46/endpoint.js';
-import { QuorumMonitor } from './signing/quorum-monitor.js';
-import { SigningCoordinator } from './signing/signing-coordinator.js';
+import { QuorumMonitor, type QuorumStatus, type ShareNodeHealth } from './signing/quorum-monitor.js';
+import { SigningCoordinator, type SignedEvent, type SignHooks } from './signing/signing-coordinator.js';
+import { IdentityRuntime } from './signing/identity-runtime.js';
+import { ConfigWatcher, reloadSigningConfig } from './config-reload.js';
 
 /**
  * Composition root: the only file that reads argv, touches signals and starts network activity.
@@ -97,45 +100,59 @@ async function main(): Promise<void> {
   const adminUrl = admin.publicUrl;
   // The CLI (`frostbunker health`) finds the running coordinator's admin server here.
   writeJsonFileAtomic(join(dir, 'admin.json'), { url: admin.url, pid: process.pid });
-  const observed: { name: string; epoch: number; threshold: number; userPubkey: string; monitor: QuorumMonitor; endpoint: Nip46Endpoint }[] = [];
+  type Runtime = IdentityRuntime<SignedEvent, SignHooks, QuorumStatus, ShareNodeHealth[]>;
+  const observed: { runtime: Runtime; endpoint: Nip46Endpoint }[] = [];
   const metrics = new CoordinatorMetrics({
-    identities: () => observed.map((o) => ({ name: o.name, quorumAvailable: o.monitor.status().available, nodes: o.monitor.details(), dropped: o.endpoint.dropped() })),
+    identities: () => observed.map(({ runtime, endpoint }) => ({ name: runtime.name, quorumAvailable: runtime.monitor.status().available, nodes: runtime.monitor.details(), dropped: endpoint.dropped() })),
     relays: () => pool.health(),
     pendingApprovals: () => approvals.listPending().length,
   });
+  // Issue 10: each signing request's latency or failure (veto node and reason), for the dashboard.
+  const signLog = new SignLog({ db, nowSec, onWriteError: () => logger.warn('could not record a signing outcome') });
   const stops: (() => void)[] = [() => approvalWaiter.stop()];
   for (const identity of config.identities) {
     const log = logger.child({ identity: identity.name });
-    const signer = new SigningCoordinator({
+    // issue 7: signer and quorum monitor are rebuilt for each new epoch a drill commits (config-reload.ts).
+    const runtime: Runtime = new IdentityRuntime({
+      name: identity.name,
       identity: identity.signing,
-      sender: transport,
-      roundTimeoutMs: config.roundTimeoutMs,
+      makeSigner: (signing) =>
+        new SigningCoordinator({
+          identity: signing,
+          sender: transport,
+          roundTimeoutMs: config.roundTimeoutMs,
+          logger: log,
+          observer: { failover: (excluded, cause) => metrics.failover(identity.name, excluded, cause) },
+          // issue 9: one-round signing with pre-shared commitments (two rounds when the pool is empty).
+          oneRound: {},
+        }),
+      makeMonitor: (signing) =>
+        new QuorumMonitor({
+          identity: signing,
+          sender: transport,
+          intervalMs: config.pingIntervalMs,
+          logger: log,
+          onChange: (quorum) => {
+            status('quorum', { identity: identity.name, epoch: signing.epoch, ...quorum });
+            announcer.onQuorum(quorum.available);
+          },
+        }),
+      retireAfterMs: config.roundTimeoutMs * 4,
       logger: log,
-      observer: { failover: (excluded, cause) => metrics.failover(identity.name, excluded, cause) },
     });
     const keyring = new EncryptionKeyring(identity.encryptionKeys);
     const announcer = new EncryptionKeyAnnouncer({
       identity: identity.name,
-      userPubkey: signer.groupPubkey,
+      userPubkey: runtime.userPubkey,
       encryptionPubkey: keyring.currentPubkey,
       sign: (event) => {
         aclStore.logInternalSigning(identity.name, { kind: event.kind, eventId: computeEventId(event) }, 'internal:encryption_key_announcement');
-        return signer.sign(event);
+        return runtime.sign(event);
       },
       publish: (event) => pool.publish(event),
       statePath: join(dir, 'state.json'),
       logger: log,
       onAnnounced: (event) => status('announced', { identity: identity.name, kind: event.kind, eventId: event.id, encryptionPubkey: keyring.currentPubkey }),
-    });
-    const monitor = new QuorumMonitor({
-      identity: identity.signing,
-      sender: transport,
-      intervalMs: config.pingIntervalMs,
-      logger: log,
-      onChange: (quorum) => {
-        status('quorum', { identity: identity.name, ...quorum });
-        announcer.onQuorum(quorum.available);
-      },
     });
     const endpoint = new Nip46Endpoint({
       pool,
@@ -149,7 +166,7 @@ async function main(): Promise<void> {
       onAnswered: (method, ok) => metrics.request(identity.name, method, ok),
       logger: log,
       context: {
-        userPubkey: signer.groupPubkey,
+        userPubkey: runtime.userPubkey,
         relays,
         acl: new AclGate({
           identity: identity.name,
@@ -165,25 +182,23 @@ async function main(): Promise<void> {
           urlFor: (approvalId) => `${adminUrl.replace(/\/$/, '')}/approvals/${approvalId}`,
           timeoutSec: config.approvalTimeoutSec,
         }),
-        sign: (event, hooks) => metrics.timeSigning(identity.name, () => signer.sign(event, hooks)),
+        sign: (event, hooks) => signLog.time(identity.name, { kind: event.kind, eventId: computeEventId(event) }, () => metrics.timeSigning(identity.name, () => runtime.sign(event, hooks))),
         encryption: keyring,
       },
     });
-    transport.onMessage((received) => {
-      signer.handleMessage(received);
-      monitor.handleMessage(received);
-    });
+    transport.onMessage((received) => runtime.handleMessage(received));
     endpoint.start();
-    monitor.start();
-    observed.push({ name: identity.name, epoch: identity.signing.epoch, threshold: identity.signing.group.threshold, userPubkey: signer.groupPubkey, monitor, endpoint });
+    runtime.start();
+    observed.push({ runtime, endpoint });
     stops.push(() => {
       endpoint.stop();
-      monitor.stop();
+      runtime.stop();
       announcer.stop();
     });
     status('identity', {
       identity: identity.name,
-      userPubkey: signer.groupPubkey,
+      epoch: runtime.epoch,
+      userPubkey: runtime.userPubkey,
       transportPubkey: endpoint.transportPubkey,
       encryptionPubkey: keyring.currentPubkey,
     });
@@ -191,12 +206,28 @@ async function main(): Promise<void> {
   adminDeps.observability = {
     health: () =>
       buildHealthReport({
-        identities: observed.map((o) => ({ name: o.name, userPubkey: o.userPubkey, epoch: o.epoch, threshold: o.threshold, quorumAvailable: o.monitor.status().available, nodes: o.monitor.details() })),
+        identities: observed.map(({ runtime }) => ({ name: runtime.name, userPubkey: runtime.userPubkey, epoch: runtime.epoch, threshold: runtime.threshold, quorumAvailable: runtime.monitor.status().available, nodes: runtime.monitor.details() })),
         relays: pool.health(),
         database: checkDatabase(db),
       }),
     metrics: () => metrics.render(),
   };
+  // issue 7 hot pickup: a drill's commit rewrites config.json atomically; SIGHUP forces a re-read.
+  const reload = (trigger: string) => {
+    const result = reloadSigningConfig(dir, observed.map((o) => o.runtime), logger);
+    if (!result.ok) {
+      status('reload_failed', { trigger, error: result.error });
+      return;
+    }
+    for (const runtime of observed.map((o) => o.runtime)) for (const pubkey of runtime.nodePubkeys) members.add(pubkey);
+    for (const swap of result.swapped) {
+      db.transaction(() => audit.append({ actor: 'coordinator', action: 'identity.epoch_swapped', target: swap.identity, reason: `config.json (${trigger})`, before: { epoch: swap.fromEpoch }, after: { epoch: swap.toEpoch } }))();
+      status('reloaded', { trigger, ...swap });
+    }
+  };
+  const watcher = new ConfigWatcher({ dir, debounceMs: 200, reload: () => reload('watch'), logger });
+  stops.push(() => watcher.close());
+  process.on('SIGHUP', () => reload('SIGHUP'));
   status('started', { relays, pid: process.pid });
 
   const shutdown = (signal: string) => {

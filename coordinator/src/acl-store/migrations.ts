@@ -150,4 +150,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE seen_requests ADD COLUMN answered INTEGER NOT NULL DEFAULT 1;
   CREATE INDEX seen_requests_unanswered ON seen_requests (answered) WHERE answered = 0;
   `,
+  // 8: how each signing round ended (issue 10, the dashboard's activity view): latency when it
+  // signed, the error code and, for a veto, the refusing node and its reason. Metadata only.
+  `
+  CREATE TABLE sign_outcomes (
+    outcome_seq  INTEGER PRIMARY KEY,
+    at_sec       INTEGER NOT NULL,
+    identity     TEXT    NOT NULL,
+    kind         INTEGER NOT NULL,
+    event_id     TEXT    NOT NULL,
+    ok           INTEGER NOT NULL,
+    duration_ms  INTEGER NOT NULL,
+    code         TEXT,
+    node         TEXT,
+    reason       TEXT
+  );
+  CREATE INDEX sign_outcomes_at ON sign_outcomes (at_sec);
+  `,
 ];

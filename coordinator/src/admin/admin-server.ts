@@ -10,6 +10,12 @@ import { approvalPageRoute } from './approval-page.js';
 import { approvalRoutes } from './approval-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { createOperatorAuth } from './auth.js';
+import { dashboardFileRoutes, DEFAULT_DASHBOARD_DIR } from './dashboard-files.js';
+import { dashboardRoutes } from './dashboard-routes.js';
+import { SignLog } from '../observability/sign-log.js';
+import { allowedOriginsFor, OriginGuard } from './origin-guard.js';
+import { sessionRoutes } from './session-routes.js';
+import { SessionStore } from './session-store.js';
 import type { AdminDeps } from './context.js';
 import { healthRoute, metricsRoute } from './health-route.js';
 import { notFoundBody, toErrorReply } from './http-errors.js';
@@ -38,11 +44,16 @@ export interface RunningAdminServer {
 }
 
 /**
- * The admin HTTP server (fastify): `/api/v1/*` behind admin bearer tokens, and public `/health`,
- * `/openapi.json` and `/approvals/:id`. Each part is a plugin with one job; the auth hook lives
- * only in the protected context. `baseUrl` is where operators reach it (known once it listens).
+ * The admin HTTP server (fastify): `/api/v1/*` behind admin bearer tokens or a dashboard session,
+ * and public `/health`, `/openapi.json`, `/approvals/:id`, the dashboard's files and its login.
+ * Each part is a plugin with one job; the auth hook lives only in the protected context.
+ * `baseUrl` is where operators reach it (known once it listens); browsers are answered only at
+ * `origins` (default: the base URL's), against DNS rebinding.
  */
-export function buildAdminServer(deps: AdminDeps, options: { baseUrl: () => string }): { app: FastifyInstance; routes: readonly Route[] } {
+export function buildAdminServer(
+  deps: AdminDeps,
+  options: { baseUrl: () => string; origins?: () => readonly string[] },
+): { app: FastifyInstance; routes: readonly Route[] } {
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -64,17 +75,23 @@ export function buildAdminServer(deps: AdminDeps, options: { baseUrl: () => stri
     deps.logger.debug('admin request', { method: request.method, route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode });
   });
 
-  const auth = createOperatorAuth(new AdminTokenStore({ db: deps.db, audit: deps.audit, nowSec: deps.nowSec }));
+  const tokens = new AdminTokenStore({ db: deps.db, audit: deps.audit, nowSec: deps.nowSec });
+  const guard = new OriginGuard(options.origins ?? (() => allowedOriginsFor([options.baseUrl()])));
+  const sessions = new SessionStore({ nowSec: deps.nowSec, ...(deps.sessionLimits ? { limits: deps.sessionLimits } : {}) });
+  const auth = createOperatorAuth(tokens, { sessions, guard });
   const views = new AclViews({ db: deps.db, acl: new AclStore(deps.db, { nowSec: deps.nowSec }), nowSec: deps.nowSec });
   let document: Record<string, unknown> = {};
   const routes: Route[] = [
     healthRoute(deps),
     metricsRoute(deps),
     openApiRoute(() => document),
-    approvalPageRoute(deps, options.baseUrl),
+    approvalPageRoute(deps, options.baseUrl, auth),
+    ...dashboardFileRoutes({ dir: deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR, guard }),
+    ...sessionRoutes(deps, { tokens, sessions, guard, auth, baseUrl: options.baseUrl }),
     ...aclRoutes(deps, views),
     ...approvalRoutes(deps),
     ...auditRoutes(deps, views),
+    ...dashboardRoutes(deps, new SignLog({ db: deps.db, nowSec: deps.nowSec })),
   ];
   document = buildOpenApiDocument(routes, { title: 'frostbunker admin API', version: '1' });
 
@@ -98,7 +115,7 @@ export async function startAdminServer(deps: AdminDeps, config: AdminListenConfi
   }
   let url = '';
   const baseUrl = () => (config.publicUrl ?? url).replace(/\/$/, '');
-  const { app } = buildAdminServer(deps, { baseUrl });
+  const { app } = buildAdminServer(deps, { baseUrl, origins: () => allowedOriginsFor([url, baseUrl()]) });
   await app.listen({ host: config.host, port: config.port, listenTextResolver: () => '' });
   const address = app.server.address() as AddressInfo;
   url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

@@ -101,6 +101,11 @@ export class AdminTokenStore {
     return match && toInfo(match);
   }
 
+  /** Whether `tokenId` is a token that is not revoked (a dashboard session lives only as long as its token). */
+  isLive(tokenId: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM admin_tokens WHERE token_id = ? AND revoked_at_sec IS NULL').get(tokenId) !== undefined;
+  }
+
   #liveByLabel(label: string): AdminTokenRow | undefined {
     return this.#db.prepare<[string], AdminTokenRow>('SELECT * FROM admin_tokens WHERE label = ? AND revoked_at_sec IS NULL').get(label);
   }

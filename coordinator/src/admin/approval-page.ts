@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isApprovalId, type ApprovalRecord } from '../approvals/approval-store.js';
+import type { OperatorAuth } from './auth.js';
 import type { AdminDeps } from './context.js';
 import { defineRoute, type Route } from './route.js';
 import { strictCsp } from './security-headers.js';
@@ -25,8 +26,10 @@ const STATE_TEXT: Record<ApprovalRecord['state'], string> = {
  * `GET /approvals/:approvalId`: the link NIP-46 clients get in `auth_url`. Anyone holding the link
  * can open it, so without authentication it shows only the request's id, its state and how an
  * operator decides; what the request asks for is behind the admin token (GET /api/v1/approvals/:id).
+ * An operator logged in to the dashboard is sent on to its approval view (the cookie is SameSite=
+ * Strict, so a link followed from another site lands here first; the page links there too).
  */
-export function approvalPageRoute(deps: AdminDeps, baseUrl: () => string): Route {
+export function approvalPageRoute(deps: AdminDeps, baseUrl: () => string, auth?: Pick<OperatorAuth, 'sessionOf'>): Route {
   return defineRoute({
     method: 'GET',
     url: '/approvals/:approvalId',
@@ -41,6 +44,10 @@ export function approvalPageRoute(deps: AdminDeps, baseUrl: () => string): Route
       void reply.header('content-security-policy', PAGE_CSP);
       deps.approvals.expireDue();
       const record = isApprovalId(params.approvalId) ? deps.approvals.get(params.approvalId) : undefined;
+      if (record && auth?.sessionOf(reply.request)) {
+        void reply.code(303).header('location', dashboardLink(record.approvalId));
+        return '';
+      }
       if (!record) {
         void reply.code(404);
         return page('Unknown request', '<p>There is no request with this id on this frostbunker. The link may be wrong or from another bunker.</p>');
@@ -68,7 +75,13 @@ pnpm frostbunker reject ${id} --data ${escapeHtml(data)}</pre>
 <pre>curl -H "Authorization: Bearer $FROSTBUNKER_ADMIN_TOKEN" ${escapeHtml(api)}
 curl -X POST -H "Authorization: Bearer $FROSTBUNKER_ADMIN_TOKEN" ${escapeHtml(api)}/approve
 curl -X POST -H "Authorization: Bearer $FROSTBUNKER_ADMIN_TOKEN" ${escapeHtml(api)}/deny</pre>
+<p>Or <a href="${escapeHtml(dashboardLink(record.approvalId))}">decide in the dashboard</a> (log in with an admin token).</p>
 <p>This page refreshes itself until the request is decided.</p>`;
+}
+
+/** The dashboard's view of one approval (a same-origin link, so the session cookie goes with it). */
+function dashboardLink(approvalId: string): string {
+  return `/#/approvals/${approvalId}`;
 }
 
 function page(title: string, body: string, refresh = false): string {

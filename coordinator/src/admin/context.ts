@@ -4,6 +4,7 @@ import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { HealthReport } from '../observability/health.js';
+import type { SessionLimits } from './session-store.js';
 
 /** One identity as operators see it. */
 export interface AdminIdentity {
@@ -31,6 +32,10 @@ export interface AdminDeps {
    * identities run (until then `/health` answers 503 "starting").
    */
   observability?: { health(): HealthReport; metrics(): string };
+  /** The built dashboard (index.html and assets/); default dashboard/dist in this repository. */
+  dashboardDir?: string;
+  /** Dashboard session lifetimes (default 8 h, 1 h idle). */
+  sessionLimits?: Partial<SessionLimits>;
   /** Body limit for every request; small, since no request needs more. */
   bodyLimitBytes?: number;
 }

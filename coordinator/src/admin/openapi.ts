@@ -7,6 +7,7 @@ type JsonSchema = Record<string, unknown>;
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid request (the message names the field)',
   401: 'No valid admin token',
+  403: 'A browser request from another origin or host, or a session mutation without its CSRF token',
   404: 'Unknown identity, client or request',
   409: 'Conflicts with the current state',
   413: 'Body too large',
@@ -38,7 +39,7 @@ export function buildOpenApiDocument(routes: readonly Route[], info: { title: st
     operation.responses = {
       200: {
         description: 'OK',
-        content: { [route.contentType]: { schema: route.contentType !== 'application/json' ? { type: 'string' } : schemaOf(route.schemas.response, 'output') } },
+        content: { [route.contentType === 'asset' ? '*/*' : route.contentType]: { schema: route.contentType !== 'application/json' ? { type: 'string' } : schemaOf(route.schemas.response, 'output') } },
       },
       ...Object.fromEntries([...errors].sort((a, b) => a - b).map((status) => [status, { $ref: `#/components/responses/E${status}` }])),
     };

@@ -7,6 +7,7 @@ type Part = z.ZodType | undefined;
 type Parsed<S extends Part> = S extends z.ZodType ? z.output<S> : undefined;
 
 type Access = 'operator' | 'public';
+type ContentType = 'application/json' | 'text/html' | 'text/plain' | 'asset';
 
 export interface RouteInput<A extends Access, P extends Part, Q extends Part, B extends Part> {
   params: Parsed<P>;
@@ -33,8 +34,8 @@ export interface RouteSpec<A extends Access, P extends Part, Q extends Part, B e
   query?: Q;
   body?: B;
   response: R;
-  /** `text/html` routes return the page as a string. */
-  contentType?: 'application/json' | 'text/html' | 'text/plain';
+  /** `text/html` routes return the page as a string; `asset` routes set their own type (dashboard files). */
+  contentType?: ContentType;
   /** Statuses besides 200, 400, 401 and 500 this route answers with, for the document. */
   errors?: readonly number[];
   handler(input: RouteInput<A, P, Q, B>): z.input<R> | Promise<z.input<R>>;
@@ -48,7 +49,7 @@ export interface Route {
   tag: string;
   access: Access;
   schemas: { params?: z.ZodType; query?: z.ZodType; body?: z.ZodType; response: z.ZodType };
-  contentType: 'application/json' | 'text/html' | 'text/plain';
+  contentType: ContentType;
   errors: readonly number[];
   run(request: FastifyRequest, reply: FastifyReply, operator: Operator | undefined): Promise<unknown>;
 }

@@ -41,6 +41,8 @@ export async function ensureLabIdentity(options: {
   passphrase?: string;
   /** Existing shares (e.g. imported from FROSTR) instead of a fresh dealer split; all n of them. */
   imported?: { group: GroupPackage; shares: readonly SigningShare[] };
+  /** The coordinator's admin port (loopback); default 0, a free one each start (labs, tests). */
+  adminPort?: number;
 }): Promise<LabIdentitySummary> {
   const layout = labLayout(options.root, options.imported?.group.maxSigners ?? options.maxSigners);
   if (existsSync(join(layout.coordinatorDir, 'config.json'))) return { created: false };
@@ -102,7 +104,7 @@ export async function ensureLabIdentity(options: {
     pingIntervalMs: 2_000,
     // A free loopback port each start, so labs (and e2e runs) never collide; the coordinator
     // reports the real one in its `admin` status line.
-    admin: { port: 0 },
+    admin: { port: options.adminPort ?? 0 },
     identities: [{ name: identityName, group, epoch: 0, members }],
   });
   for (const key of [coordinatorSecretKey, encryptionSecretKey, ...nodeSecretKeys]) key.fill(0);

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   });
   console.log('quorum ready. Connect a NIP-46 client with:');
   console.log(lab.bunkerUrl);
+  console.log(`dashboard: ${lab.adminUrl}/ (quorum, clients, approvals, activity, drills; log in with an admin token)`);
   console.log(`admin API: ${lab.adminUrl} (OpenAPI at ${lab.adminUrl}/openapi.json); approval links point here.`);
   console.log(`  create an admin token: pnpm frostbunker admin-token create --label <your-name> --data ${lab.layout.coordinatorDir}`);
   console.log(`logs: ${resolve(root, 'logs')}. Ctrl-C stops every process.`);
