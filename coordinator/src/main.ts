@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { getPublicKey } from 'nostr-tools/pure';
 import { computeEventId, groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
-import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeJsonFileAtomic } from '@frostbunker/shared/config';
+import { Failpoints, secretsAccessFromArgs, SECRETS_ARG_OPTIONS, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
@@ -72,8 +72,10 @@ async function main(): Promise<void> {
 
   const nowSec = () => Math.floor(Date.now() / 1000);
   const db = openAclDatabase(join(dir, 'acl.db'));
-  const audit = new AuditLog(db, { nowSec });
-  const aclStore = new AclStore(db, { nowSec });
+  // RELIABILITY.md harness §3: armed only in test mode (G11 audit.insert, request_log.insert).
+  const failpoints = Failpoints.fromEnv(process.env, (message) => logger.warn(message));
+  const audit = new AuditLog(db, { nowSec, failpoints });
+  const aclStore = new AclStore(db, { nowSec, failpoints });
   const replays = new ReplayStore(db, { windowSec: WINDOWS.nip46RequestPastSec + WINDOWS.nip46RequestFutureSec, nowSec });
   const approvals = new ApprovalStore({ db, audit, nowSec });
   const approvalWaiter = new ApprovalWaiter({ store: approvals });
