@@ -27,6 +27,8 @@ import { AclGate } from './nip46/acl-gate.js';
 import { EncryptionKeyAnnouncer } from './encryption/announcer.js';
 import { EncryptionKeyring } from './encryption/keyring.js';
 import { Nip46Endpoint } from './nip46/endpoint.js';
+import { acceptNostrConnectUri } from './nip46/nostrconnect-accept.js';
+import { DEFAULT_TOKEN_PERMS } from './connection-token.js';
 import { QuorumMonitor, type QuorumStatus, type ShareNodeHealth } from './signing/quorum-monitor.js';
 import { SigningCoordinator, type SignedEvent, type SignHooks } from './signing/signing-coordinator.js';
 import { IdentityRuntime } from './signing/identity-runtime.js';
@@ -205,6 +207,30 @@ async function main(): Promise<void> {
       encryptionPubkey: keyring.currentPubkey,
     });
   }
+  adminDeps.acceptNostrConnect = async (name, input, actor) => {
+    const identity = config.identities.find((i) => i.name === name)!;
+    const accepted = await acceptNostrConnectUri({
+      uri: input.uri,
+      perms: input.perms ?? DEFAULT_TOKEN_PERMS,
+      ...(input.ttlSec === undefined ? {} : { grantTtlSec: input.ttlSec }),
+      identity: name,
+      transportSecretKey: hexToBytes(identity.transportSecretKey),
+      bunkerRelays: relays,
+      db,
+      audit,
+      nowSec,
+      actor,
+      // Our relays include one of the client's (checked), so our pool reaches it.
+      publish: async (event) => (await pool.publish(event)).acceptedBy,
+    });
+    return {
+      clientPubkey: accepted.offer.clientPubkey,
+      tokenId: accepted.tokenId,
+      perms: accepted.perms,
+      ...(accepted.offer.requestedPerms === undefined ? {} : { requestedPerms: accepted.offer.requestedPerms }),
+      answeredOn: accepted.answeredOn,
+    };
+  };
   adminDeps.observability = {
     health: () =>
       buildHealthReport({

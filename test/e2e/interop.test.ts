@@ -128,6 +128,27 @@ describe('interop with nostr-tools, NDK and applesauce (real processes)', () => 
     }
   });
 
+  it('accepts a nostrconnect:// URI through the admin API too', async () => {
+    const token = (await frostbunkerCli('admin-token', 'create', '--label', 'interop', '--data', lab.layout.coordinatorDir)).trim();
+    let accepted: { clientPubkey?: string; perms?: string; requestedPerms?: string; answeredOn?: string[] } = {};
+    const client = await connectViaNostrConnect(lab.relayUrls[0]!, async (uri) => {
+      const response = await fetch(`${lab.adminUrl}/api/v1/identities/default/nostrconnect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ uri, perms: 'get_public_key,switch_relays,sign_event:1' }),
+      });
+      expect(response.status).toBe(200);
+      accepted = (await response.json()) as typeof accepted;
+    });
+    try {
+      expect(accepted).toMatchObject({ clientPubkey: client.clientPubkey, perms: 'get_public_key,sign_event:1,switch_relays', requestedPerms: 'nip44_encrypt,sign_event:1', answeredOn: lab.relayUrls });
+      const signed = await withDeadline(client.signer.signEvent({ kind: 1, content: 'via the API', tags: [], created_at: Math.floor(Date.now() / 1000) }), 20_000, 'sign');
+      expect(verifyEvent({ ...signed })).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses a nostrconnect URI whose relays the bunker does not listen on, granting nothing', async () => {
     const uri = `nostrconnect://${'ab'.repeat(32)}?relay=${encodeURIComponent('ws://127.0.0.1:9')}&secret=x`;
     const failure = await frostbunkerCli('connect', uri, '--data', lab.layout.coordinatorDir, '--insecure-plaintext').then(() => undefined, (error: { stderr?: string }) => error);

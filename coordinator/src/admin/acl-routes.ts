@@ -190,5 +190,25 @@ export function aclRoutes(deps: AdminDeps, views: AclViews): Route[] {
         return { tokenId: token.tokenId, perms: token.perms, expiresAtSec: token.expiresAtSec, bunkerUrl: token.bunkerUrl };
       },
     }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/identities/:identity/nostrconnect',
+      summary: "Accept a client's nostrconnect:// URI: grant it the perms given here (never the ones it asks for) and answer it on its relays",
+      tag: TAG,
+      access: 'operator',
+      params: identityParams,
+      body: z.strictObject({
+        uri: z.string().min(1).max(8_192),
+        perms: z.string().min(1).max(4_096).optional().describe('what the client gets; default: what a typical client needs'),
+        ttlSec: z.number().int().positive().optional().describe('the grants end after this many seconds; default never'),
+      }),
+      response: z.object({ clientPubkey: z.string(), tokenId: z.string(), perms: z.string(), requestedPerms: z.string().optional(), answeredOn: z.array(z.string()) }),
+      errors: [400, 404],
+      handler: async ({ params, body, operator }) => {
+        const identity = identityNamed(params.identity);
+        if (!deps.acceptNostrConnect) throw new AdminError(503, 'UNAVAILABLE', 'nostrconnect needs the running coordinator');
+        return deps.acceptNostrConnect(identity.name, body, actorOf(operator));
+      },
+    }),
   ];
 }

@@ -36,6 +36,17 @@ export interface AdminDeps {
   dashboardDir?: string;
   /** Dashboard session lifetimes (default 8 h, 1 h idle). */
   sessionLimits?: Partial<SessionLimits>;
+  /**
+   * Accepts a client's nostrconnect:// URI for `identity` (grants the operator's perms, answers
+   * the client from the identity's transport key); bound by main.ts, which holds the keys.
+   */
+  acceptNostrConnect?: (identity: string, input: { uri: string; perms?: string; ttlSec?: number }, actor: string) => Promise<{
+    clientPubkey: string;
+    tokenId: string;
+    perms: string;
+    requestedPerms?: string;
+    answeredOn: string[];
+  }>;
   /** Body limit for every request; small, since no request needs more. */
   bodyLimitBytes?: number;
 }

@@ -9,7 +9,8 @@ export type AdminErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNAVAILABLE';
 
 /** An expected refusal of an admin request: its status and message are meant for the caller. */
 export class AdminError extends Error {
