@@ -6,7 +6,9 @@ import { decode as nip19Decode, npubEncode } from 'nostr-tools/nip19';
 import { dealerKeygen, hexToBytes } from '@frostbunker/shared/crypto';
 import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { relayUrlSchema } from '@frostbunker/shared/protocol';
-import { ensureLabIdentity, labLayout } from '../lab/lab-identity.js';
+import { ensureDkgCoordinatorKeys, ensureLabIdentity, labLayout, writeCoordinatorConfig } from '../lab/lab-identity.js';
+import { formatDkgReport } from './dkg-ceremony.js';
+import { runDkgOverRelays } from './dkg-run.js';
 
 const USAGE = `usage: pnpm keygen -- --out <dir> --relay <ws-url> [--relay …] (--passphrase-file <f> | --insecure-plaintext)
                     [--threshold 2] [--nodes 3] [--nsec-file <f>] [--admin-port 7446] [--if-absent]
@@ -20,7 +22,15 @@ Every secrets.json is sealed under the passphrase (scrypt + XChaCha20-Poly1305).
   --nsec-file <f>      split this existing key (nsec1… or 64 hex) instead of a fresh one
   --admin-port <p>     the coordinator's loopback admin API port (default 7446)
   --if-absent          exit 0 without writing when <out> already holds an identity
-Trusted dealer: the whole key exists in this process for an instant; run it on an offline machine.`;
+Trusted dealer: the whole key exists in this process for an instant; run it on an offline machine.
+
+Distributed key generation (the secret never exists anywhere, not even at creation):
+  pnpm keygen -- --dkg --out <dir> --relay <url> …
+        1. writes <out>/coordinator/secrets.json and prints the coordinator pubkey and NIP-4e key
+           for \`pnpm share-node init\` on each share-node host (then start those nodes)
+  pnpm keygen -- --dkg --out <dir> --relay <url> … --threshold 2 --nodes node-1:<pubkey>,node-2:<pubkey>,…
+        2. runs the DKG among those running joining nodes (indices in list order); at the commit
+           writes <out>/coordinator/config.json and the report <out>/coordinator/drills/<time>-dkg.{json,txt}`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +44,8 @@ async function main(): Promise<number> {
       'nsec-file': { type: 'string' },
       'admin-port': { type: 'string', default: '7446' },
       'if-absent': { type: 'boolean', default: false },
+      dkg: { type: 'boolean', default: false },
+      'step-timeout': { type: 'string', default: '20' },
       ...SECRETS_ARG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
@@ -51,6 +63,7 @@ async function main(): Promise<number> {
   for (const relay of values.relay) {
     if (!relayUrlSchema.safeParse(relay).success) return fail(`--relay: expected a ws:// or wss:// URL, got ${relay}`);
   }
+  if (values.dkg) return dkgMain(values, fail);
   const threshold = Number(values.threshold);
   const maxSigners = Number(values.nodes);
   if (!Number.isInteger(threshold) || !Number.isInteger(maxSigners) || threshold < 2 || threshold > maxSigners || maxSigners > 255) {
@@ -102,6 +115,57 @@ async function main(): Promise<number> {
   for (const dir of layout.nodeDirs) console.log(`share-node bundle:  ${dir}`);
   console.log('carry each bundle to its own host; keep no copy of the node bundles together (see deploy/README.md)');
   return 0;
+}
+
+/** `keygen --dkg`: the coordinator's keys first, then (with --nodes label:pubkey,…) the ceremony. */
+async function dkgMain(
+  values: { out?: string; relay?: string[]; threshold: string; nodes: string; 'admin-port': string; 'nsec-file'?: string; 'step-timeout': string; 'insecure-plaintext'?: boolean; 'passphrase-file'?: string },
+  fail: (message: string) => number,
+): Promise<number> {
+  if (values['nsec-file'] !== undefined) return fail('--dkg makes a new key among the nodes; --nsec-file imports one through the dealer path');
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const coordinatorDir = join(resolve(cwd, values.out!), 'coordinator');
+  if (existsSync(join(coordinatorDir, 'config.json'))) return fail(`${coordinatorDir} already holds an identity; refusing to overwrite it`);
+  const access = secretsAccessFromArgs(values as never, process, (message) => console.error(`warning: ${message}`));
+  const passphrase = values['insecure-plaintext'] ? undefined : await access.passphrase!();
+  const keys = await ensureDkgCoordinatorKeys(coordinatorDir, passphrase === undefined ? {} : { passphrase });
+  const relayArgs = values.relay!.map((r) => `--relay ${r}`).join(' ');
+  if (!values.nodes.includes(':') && !/^[0-9a-f]{64}/.test(values.nodes)) {
+    console.log(`coordinator: ${keys.coordinatorPubkey} (${keys.created ? 'new keys' : 'keys already there'} in ${coordinatorDir})`);
+    console.log(`encryption key (NIP-4e): ${keys.encryptionPubkey}`);
+    console.log('on each share-node host:');
+    console.log(`  pnpm share-node init --data <node-dir> --coordinator ${keys.coordinatorPubkey} ${relayArgs} --label node-<i> --encryption-pubkey ${keys.encryptionPubkey}`);
+    console.log('  then start the node (it waits, joining); collect each printed pubkey and run:');
+    console.log(`  pnpm keygen -- --dkg --out ${values.out} ${relayArgs} --threshold <k> --nodes node-1:<pubkey>,node-2:<pubkey>,…`);
+    return 0;
+  }
+  const members = values.nodes.split(',').map((entry, i) => {
+    const [label, pubkey] = entry.includes(':') ? entry.split(':') : [`node-${i + 1}`, entry];
+    return { label: label!.trim(), nodePubkey: pubkey!.trim() };
+  });
+  for (const m of members) {
+    if (!/^[0-9a-f]{64}$/.test(m.nodePubkey) || !/^[a-z0-9-]{1,32}$/.test(m.label)) return fail(`--nodes: "${m.label}:${m.nodePubkey}" is not label:pubkey (64 hex)`);
+  }
+  if (new Set(members.map((m) => m.nodePubkey)).size !== members.length) return fail('--nodes: a pubkey is listed twice');
+  const threshold = Number(values.threshold);
+  if (!Number.isInteger(threshold) || threshold < 2 || threshold > members.length) return fail(`--threshold: expected 2..${members.length}`);
+  const adminPort = Number(values['admin-port']);
+  const progress = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+  const { report, paths } = await runDkgOverRelays({
+    coordinatorDir,
+    coordinatorSecretKey: keys.coordinatorSecretKey,
+    relays: values.relay!,
+    threshold,
+    members: members as never,
+    commit: (group, enrolled) => writeCoordinatorConfig({ coordinatorDir, relays: values.relay!, adminPort, group, members: enrolled }),
+    stepTimeoutMs: Number(values['step-timeout']) * 1000,
+    progress,
+  });
+  console.log(formatDkgReport(report));
+  console.log(`report: ${paths.json}`);
+  console.log(`summary: ${paths.text}`);
+  if (report.outcome === 'committed') console.log(`identity: ${report.npub} — start the coordinator: pnpm coordinator --data ${coordinatorDir}`);
+  return report.outcome === 'committed' ? 0 : 1;
 }
 
 function isBundleName(name: string): boolean {

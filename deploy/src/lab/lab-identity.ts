@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { getPublicKey } from 'nostr-tools/pure';
 import { bytesToHex, dealerKeygen, groupXOnlyKey, type GroupPackage, type SigningShare } from '@frostbunker/shared/crypto';
-import { writeJsonFileAtomic, writeSecretsFile } from '@frostbunker/shared/config';
+import { z } from 'zod';
+import { readSecretsFile, writeJsonFileAtomic, writeSecretsFile, type SecretsAccess } from '@frostbunker/shared/config';
 import type { GroupMember, XOnlyPubkey } from '@frostbunker/shared/protocol';
 
 export interface LabLayout {
@@ -97,16 +98,64 @@ export async function ensureLabIdentity(options: {
     },
     sealing,
   );
-  writeJsonFileAtomic(join(layout.coordinatorDir, 'config.json'), {
+  writeCoordinatorConfig({ coordinatorDir: layout.coordinatorDir, relays: options.relays, adminPort: options.adminPort ?? 0, group, members });
+  for (const key of [coordinatorSecretKey, encryptionSecretKey, ...nodeSecretKeys]) key.fill(0);
+  return { created: true, userPubkey: groupXOnlyKey(group) };
+}
+
+/** The coordinator's config.json for one identity at epoch 0 (dealer or DKG); written atomically. */
+export function writeCoordinatorConfig(options: { coordinatorDir: string; relays: string[]; adminPort: number; group: GroupPackage; members: readonly GroupMember[] }): void {
+  writeJsonFileAtomic(join(options.coordinatorDir, 'config.json'), {
     v: 1,
     relays: options.relays,
     roundTimeoutMs: 5_000,
     pingIntervalMs: 2_000,
-    // A free loopback port each start, so labs (and e2e runs) never collide; the coordinator
-    // reports the real one in its `admin` status line.
-    admin: { port: options.adminPort ?? 0 },
-    identities: [{ name: identityName, group, epoch: 0, members }],
+    // Port 0: a free loopback port each start, so labs (and e2e runs) never collide; the
+    // coordinator reports the real one in its `admin` status line.
+    admin: { port: options.adminPort },
+    identities: [{ name: 'default', group: options.group, epoch: 0, members: options.members.map(({ identifier, nodePubkey, label }) => ({ identifier, nodePubkey, label })) }],
   });
-  for (const key of [coordinatorSecretKey, encryptionSecretKey, ...nodeSecretKeys]) key.fill(0);
-  return { created: true, userPubkey: groupXOnlyKey(group) };
+}
+
+const coordinatorSecretsShape = z.looseObject({
+  coordinatorSecretKey: z.string().regex(/^[0-9a-f]{64}$/),
+  identities: z.array(z.looseObject({ name: z.string(), transportSecretKey: z.string().regex(/^[0-9a-f]{64}$/), encryptionKeys: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1) })).min(1),
+});
+
+export interface DkgCoordinatorKeys {
+  coordinatorSecretKey: string;
+  coordinatorPubkey: XOnlyPubkey;
+  transportPubkey: XOnlyPubkey;
+  /** NIP-4e: what every joining node is told at `share-node init --encryption-pubkey`. */
+  encryptionPubkey: XOnlyPubkey;
+}
+
+/**
+ * First half of `keygen --dkg`: the coordinator's own secrets (coordinator key, transport key,
+ * NIP-4e encryption key) in `<coordinatorDir>/secrets.json`, made once and re-read afterwards.
+ * No config.json yet: the group comes from the DKG, whose commit writes it.
+ */
+export async function ensureDkgCoordinatorKeys(coordinatorDir: string, options: { passphrase?: string }): Promise<DkgCoordinatorKeys & { created: boolean }> {
+  const path = join(coordinatorDir, 'secrets.json');
+  const created = !existsSync(path);
+  if (created) {
+    mkdirSync(coordinatorDir, { recursive: true, mode: 0o700 });
+    await writeSecretsFile(
+      path,
+      { v: 1, coordinatorSecretKey: bytesToHex(randomBytes(32)), identities: [{ name: 'default', transportSecretKey: bytesToHex(randomBytes(32)), encryptionKeys: [bytesToHex(randomBytes(32))] }] },
+      options.passphrase === undefined ? {} : { passphrase: options.passphrase },
+    );
+  }
+  const passphrase = options.passphrase;
+  const access: SecretsAccess = passphrase === undefined ? { insecurePlaintext: true } : { insecurePlaintext: false, passphrase: () => Promise.resolve(passphrase) };
+  const secrets = await readSecretsFile(path, coordinatorSecretsShape, access);
+  const identity = secrets.identities[0]!;
+  const pub = (hex: string) => getPublicKey(Buffer.from(hex, 'hex')) as XOnlyPubkey;
+  return {
+    created,
+    coordinatorSecretKey: secrets.coordinatorSecretKey,
+    coordinatorPubkey: pub(secrets.coordinatorSecretKey),
+    transportPubkey: pub(identity.transportSecretKey),
+    encryptionPubkey: pub(identity.encryptionKeys[identity.encryptionKeys.length - 1]!),
+  };
 }

@@ -1,11 +1,15 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AuditLog, openAclDatabase, TokenStore } from '@frostbunker/coordinator';
 import { PASSPHRASE_ENV, readJsonFile, writeJsonFileAtomic } from '@frostbunker/shared/config';
 import { buildBunkerUrl } from './bunker-url.js';
 import { readFrostrCredentials } from './frostr-import.js';
-import { ensureLabIdentity, labLayout } from './lab-identity.js';
+import { ensureDkgCoordinatorKeys, ensureLabIdentity, labLayout, writeCoordinatorConfig } from './lab-identity.js';
+import { runDkgOverRelays } from '../keygen/dkg-run.js';
+import type { DkgReport } from '../keygen/dkg-ceremony.js';
 import { ENTRY_POINTS, parseStatusLine, startProcess, type ManagedProcess } from './managed-process.js';
 
 const labStateSchema = z.strictObject({ v: z.literal(1), relayPort: z.number().int().min(1).max(65_535) });
@@ -34,6 +38,12 @@ export interface LabOptions {
   passphrase?: string;
   /** Create the identity from FROSTR 2.x credentials in this file instead of a fresh dealer split. */
   importFrostr?: string;
+  /**
+   * Create the identity by distributed key generation instead of the dealer: the share nodes start
+   * as joining nodes (`share-node init`) and run a DKG driven by the coordinator's key; the secret
+   * never exists anywhere. Ignored when the lab already has an identity.
+   */
+  dkg?: boolean;
   /** Progress lines for a person watching (the lab prints them). */
   onProgress?: (line: string) => void;
 }
@@ -54,6 +64,9 @@ export class Lab {
   /** The coordinator's admin API (and approval pages), e.g. `http://127.0.0.1:40123`. */
   adminUrl = '';
   #imported: ReturnType<typeof readFrostrCredentials> | undefined;
+  /** The DKG that made this lab's identity (when `dkg` created it in this start). */
+  dkgReport: DkgReport | undefined;
+  dkgReportPaths: { json: string; text: string } | undefined;
 
   private constructor(
     readonly options: Required<Pick<LabOptions, 'root' | 'threshold' | 'maxSigners' | 'startTimeoutMs'>> & LabOptions,
@@ -84,6 +97,13 @@ export class Lab {
     if (this.#imported && existsSync(join(this.layout.coordinatorDir, 'config.json'))) {
       throw new Error(`${this.options.root} already holds an identity; import FROSTR credentials into a new --data directory`);
     }
+    if (this.options.dkg && !existsSync(join(this.layout.coordinatorDir, 'config.json'))) {
+      await this.#createByDkg();
+      await this.#startCoordinator();
+      progress(`coordinator running (pid ${this.coordinator.pid})`);
+      this.bunkerUrl = this.newBunkerUrl();
+      return;
+    }
     const identity = await ensureLabIdentity({
       ...this.options,
       relays: this.relayUrls,
@@ -103,6 +123,47 @@ export class Lab {
       progress(`share-node node-${index} running (pid ${this.nodes[index - 1]!.pid})`);
     }
     this.bunkerUrl = this.newBunkerUrl();
+  }
+
+  /**
+   * DKG: the coordinator's own keys, `share-node init` in each node directory, the nodes started
+   * (joining), then the ceremony; its commit writes the coordinator's config.json.
+   */
+  async #createByDkg(): Promise<void> {
+    const progress = this.options.onProgress ?? (() => {});
+    for (const dir of this.layout.nodeDirs) {
+      if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: a DKG lab needs new node directories`);
+    }
+    const keys = await ensureDkgCoordinatorKeys(this.layout.coordinatorDir, this.options.passphrase === undefined ? {} : { passphrase: this.options.passphrase });
+    const cli = ENTRY_POINTS.shareNode.replace(/main\.js$/, 'cli.js');
+    const members: { label: string; nodePubkey: string }[] = [];
+    for (const [i, dir] of this.layout.nodeDirs.entries()) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const label = `node-${i + 1}`;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [cli, 'init', '--data', dir, '--coordinator', keys.coordinatorPubkey, ...this.relayUrls.flatMap((r) => ['--relay', r]), '--label', label, '--encryption-pubkey', keys.encryptionPubkey, ...this.#secretsArgs()],
+        { env: this.#childEnv(), timeout: 30_000 },
+      );
+      members.push({ label, nodePubkey: stdout.trim().split('\n').pop()! });
+    }
+    for (let index = 1; index <= this.options.maxSigners; index++) {
+      await this.startNode(index);
+      progress(`share-node node-${index} running, joining (pid ${this.nodes[index - 1]!.pid})`);
+    }
+    const { report, paths } = await runDkgOverRelays({
+      coordinatorDir: this.layout.coordinatorDir,
+      coordinatorSecretKey: keys.coordinatorSecretKey,
+      relays: this.relayUrls,
+      threshold: this.options.threshold,
+      members: members as never,
+      commit: (group, enrolled) => writeCoordinatorConfig({ coordinatorDir: this.layout.coordinatorDir, relays: this.relayUrls, adminPort: 0, group, members: enrolled }),
+      progress,
+    });
+    this.dkgReport = report;
+    this.dkgReportPaths = paths;
+    if (report.outcome !== 'committed') throw new Error(`DKG aborted: ${report.failure?.reason ?? 'unknown'} (report ${paths.text})`);
+    progress(`created a ${this.options.threshold}-of-${this.options.maxSigners} identity by DKG: ${report.npub} (report ${paths.text})`);
   }
 
   /** A fresh one-time connection token for one more client, as a bunker:// URL. */

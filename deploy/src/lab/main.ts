@@ -13,7 +13,9 @@ coordinator and three share-node processes, then prints a bunker:// URL for a NI
   --relay <url>       use this relay instead of the embedded one (repeatable)
   --relay-port <n>    port for the embedded relay (default: last used, else a free one)
   --import-frostr <f> create the identity from FROSTR 2.x credentials: a file with one bfgroup1…
-                      line and every bfshare1… line (into a new --data directory)`;
+                      line and every bfshare1… line (into a new --data directory)
+  --dkg               create the identity by distributed key generation among the share nodes
+                      (no dealer: the secret never exists anywhere; into a new --data directory)`;
 
 async function main(): Promise<void> {
   // pnpm forwards `--` literally in some versions; it is not an option here.
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
       relay: { type: 'string', multiple: true },
       'relay-port': { type: 'string' },
       'import-frostr': { type: 'string' },
+      dkg: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     ...(values.relay ? { relays: values.relay } : {}),
     ...(relayPort ? { relayPort } : {}),
     ...(values['import-frostr'] ? { importFrostr: resolve(process.env.INIT_CWD ?? process.cwd(), values['import-frostr']) } : {}),
+    ...(values.dkg ? { dkg: true } : {}),
     onProgress: (line) => console.log(line),
   });
   let stopping = false;

@@ -3,6 +3,11 @@ import {
   CommitmentMismatchError,
   commit,
   createSigningPackage,
+  dealDkg,
+  finishDkg,
+  startDkg,
+  type DkgRound1Message,
+  type DkgState,
   dealRefresh,
   dealReshare,
   finishRefresh,
@@ -25,12 +30,18 @@ import {
   CEREMONY_PROTOCOL_VERSION,
   ceremonyTestMessage,
   computeCeremonyId,
+  computeDkgCeremonyId,
   computeGroupId,
+  NO_GROUP_ID,
   groupPackageDigest,
   sealedEchoSchema,
   sealedSubShareSchema,
   type CeremonyDecision,
   type CeremonyDeliver,
+  type CeremonyDkgRound1s,
+  type CeremonyDkgRound2s,
+  type CeremonyDkgStart,
+  type DkgParams,
   type CeremonyEchoes,
   type CeremonyFailureCode,
   type CeremonyHeader,
@@ -84,6 +95,16 @@ export interface CeremonyHandlerOptions {
   maxParamsAgeSec?: number;
 }
 
+/** A DKG in progress on a joining node (it holds the secret polynomial until finish or discard). */
+interface ActiveDkg {
+  ceremonyId: CeremonyId;
+  params: DkgParams;
+  me: FrostIdentifier;
+  state: DkgState;
+  round1: DkgRound1Message;
+  phase: 'committed' | 'dealt';
+}
+
 interface ActiveRefresh {
   ceremonyId: CeremonyId;
   start: CeremonyStart;
@@ -120,6 +141,7 @@ class CeremonyFailure extends Error {
 export class CeremonyHandler {
   readonly #options: CeremonyHandlerOptions;
   #active: ActiveRefresh | undefined;
+  #dkg: ActiveDkg | undefined;
   /** A joining node: the group and epoch of the last reshare that named it (for message headers). */
   #joinedBy: { groupId: GroupId; epoch: number } | undefined;
   #pending: PendingEpoch | null;
@@ -150,7 +172,7 @@ export class CeremonyHandler {
       if (message.type === 'ceremony_status') return this.#status(message.ceremonyId);
       const config = this.#options.config();
       // A joining node has no group yet: the reshare's parameters (bound by the ceremony id) name it.
-      if (config ? message.groupId !== config.groupId : message.type !== 'ceremony_start' && this.#active?.ceremonyId !== message.ceremonyId && this.#pending?.ceremonyId !== message.ceremonyId) {
+      if (config ? message.groupId !== config.groupId : message.type !== 'ceremony_start' && message.type !== 'ceremony_dkg_start' && this.#active?.ceremonyId !== message.ceremonyId && this.#dkg?.ceremonyId !== message.ceremonyId && this.#pending?.ceremonyId !== message.ceremonyId) {
         throw new CeremonyFailure('bad_params', 'unknown group');
       }
       if (this.#options.isFrozen()) throw new CeremonyFailure('frozen', 'frozen');
@@ -167,6 +189,12 @@ export class CeremonyHandler {
           return this.#testRound2(message);
         case 'ceremony_decision':
           return await this.#decide(message);
+        case 'ceremony_dkg_start':
+          return this.#startDkg(message);
+        case 'ceremony_dkg_round1s':
+          return this.#dealDkg(message);
+        case 'ceremony_dkg_round2s':
+          return await this.#finishDkg(message);
       }
     } catch (error) {
       // A failpoint standing for a crash: no reply at all, as after SIGKILL.
@@ -439,6 +467,138 @@ export class CeremonyHandler {
     }
   }
 
+  #discardDkg(): void {
+    this.#dkg?.state.discard();
+    this.#dkg = undefined;
+  }
+
+  /**
+   * DKG D1 (issue 7, `keygen --dkg`): only a joining node takes part (a member already has a key);
+   * the parameters must name it exactly once among members 1..n, with distinct hosts and a sane
+   * (k, n). It commits to a fresh polynomial and sends the commitments and proof of knowledge. A
+   * repeated start of the same ceremony (a resend) gets the same answer, never a new polynomial.
+   */
+  #startDkg(message: CeremonyDkgStart): FromNodeCeremonyMessage {
+    const joining = this.#options.joining;
+    if (this.#options.config() || !joining) throw new CeremonyFailure('bad_params', 'this node already holds a share: DKG creates a new group among joining nodes');
+    const { params } = message;
+    if (computeDkgCeremonyId(params) !== message.ceremonyId) throw new CeremonyFailure('bad_params', 'ceremony id does not match its parameters');
+    if (message.groupId !== NO_GROUP_ID || message.epoch !== 0) throw new CeremonyFailure('bad_params', 'a DKG has no group yet: zero group id, epoch 0');
+    const ageSec = Math.abs(this.#options.nowSec() - params.createdAtSec);
+    if (ageSec > (this.#options.maxParamsAgeSec ?? 600)) throw new CeremonyFailure('bad_params', 'ceremony parameters are stale');
+    const { members, threshold, maxSigners } = params;
+    if (members.length !== maxSigners || threshold > maxSigners) throw new CeremonyFailure('bad_params', '(k, n) does not match the members');
+    if (!members.every((m, i) => m.identifier === identifierFromIndex(i + 1))) throw new CeremonyFailure('bad_params', 'the members must be indices 1..n in order');
+    if (new Set(members.map((m) => m.nodePubkey)).size !== members.length) throw new CeremonyFailure('bad_params', 'two members share a host key');
+    const mine = members.find((m) => m.nodePubkey === joining.nodePubkey);
+    if (!mine) throw new CeremonyFailure('bad_params', 'this joining node is not among the members');
+    if (this.#dkg?.ceremonyId === message.ceremonyId && this.#dkg.phase === 'committed') return this.#dkgRound1Reply(this.#dkg);
+    if (this.#pending && (this.#pending.committed || this.#pending.ceremonyId === message.ceremonyId)) {
+      throw new CeremonyFailure('pending_decision', `ceremony ${this.#pending.ceremonyId.slice(0, 12)} awaits a decision`);
+    }
+    if (this.#pending) {
+      // A stale pending share of a joining node was never in force anywhere: drop it.
+      this.#options.files.discardPending();
+      this.#pending = null;
+    }
+    this.#discardActive();
+    this.#discardDkg();
+    this.#joinedBy = { groupId: NO_GROUP_ID, epoch: 0 };
+    const { state, message: round1 } = startDkg({ identifier: mine.identifier, threshold, maxSigners });
+    this.#dkg = { ceremonyId: message.ceremonyId, params, me: mine.identifier, state, round1, phase: 'committed' };
+    this.#step(message.ceremonyId, 'dkg.D1.committed', `index ${members.indexOf(mine) + 1} of ${threshold}-of-${maxSigners}`);
+    this.#options.logger.info('dkg: committed', { ceremonyId: message.ceremonyId, shape: `${threshold}-of-${maxSigners}` });
+    return this.#dkgRound1Reply(this.#dkg);
+  }
+
+  #dkgRound1Reply(dkg: ActiveDkg): FromNodeCeremonyMessage {
+    return { ...this.#header(dkg.ceremonyId), type: 'ceremony_dkg_round1', identifier: dkg.me, commitments: [...dkg.round1.commitments], proofOfKnowledge: dkg.round1.proofOfKnowledge };
+  }
+
+  #dkgFor(ceremonyId: CeremonyId, phase: ActiveDkg['phase']): ActiveDkg {
+    const dkg = this.#dkg;
+    if (!dkg || dkg.ceremonyId !== ceremonyId) throw new CeremonyFailure('unknown_ceremony', 'no such DKG in progress');
+    if (dkg.phase !== phase) throw new CeremonyFailure('protocol', `DKG is past ${phase}`);
+    return dkg;
+  }
+
+  /**
+   * DKG D2: checks every participant's proof of knowledge and commitments (dealDkg names each
+   * culprit), then seals one sub-share to each participant and our echo of all commitment vectors
+   * to each other participant: NIP-44 node to node, which the coordinator relays but cannot open.
+   */
+  #dealDkg(message: CeremonyDkgRound1s): FromNodeCeremonyMessage {
+    const dkg = this.#dkgFor(message.ceremonyId, 'committed');
+    const { subShares, echo } = dealDkg(dkg.state, message.round1);
+    dkg.phase = 'dealt';
+    const sealed: Record<string, string> = {};
+    const echoes: Record<string, string> = {};
+    try {
+      for (const subShare of subShares) {
+        const recipient = this.#memberKey(subShare.recipient, dkg.params.members);
+        sealed[subShare.recipient] = this.#options.codec.encrypt(
+          recipient,
+          JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'sub_share', ceremonyId: dkg.ceremonyId, dealer: dkg.me, recipient: subShare.recipient, subShare: subShare.toMessage() }),
+        );
+      }
+    } finally {
+      for (const subShare of subShares) subShare.discard();
+    }
+    for (const member of dkg.params.members) {
+      if (member.identifier === dkg.me) continue;
+      echoes[member.identifier] = this.#options.codec.encrypt(
+        member.nodePubkey,
+        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: dkg.ceremonyId, from: dkg.me, to: member.identifier, echo }),
+      );
+    }
+    this.#step(dkg.ceremonyId, 'dkg.D2.dealt', 'every proof of knowledge verified; sub-shares sealed to each participant');
+    return { ...this.#header(dkg.ceremonyId), type: 'ceremony_dkg_round2', digest: echo.digest, sealed, echoes };
+  }
+
+  /**
+   * DKG D3: compares every echo with ours (equivocation -> commitment_mismatch naming the dealer),
+   * checks each sub-share against its dealer's commitments (Feldman), sums, and makes the pending
+   * share durable before saying so. The commit decision enrols this node at epoch 0.
+   */
+  async #finishDkg(message: CeremonyDkgRound2s): Promise<FromNodeCeremonyMessage> {
+    const dkg = this.#dkgFor(message.ceremonyId, 'dealt');
+    const { members } = dkg.params;
+    const open = <T>(from: FrostIdentifier, sealed: string, parse: (value: unknown) => T | undefined): T | 'undecryptable' => {
+      try {
+        return parse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(from, members), sealed))) ?? 'undecryptable';
+      } catch (error) {
+        if (error instanceof CeremonyFailure) throw error;
+        return 'undecryptable';
+      }
+    };
+    const subShares: Record<string, unknown> = {};
+    for (const [dealer, sealed] of Object.entries(message.subShares) as [FrostIdentifier, string][]) {
+      subShares[dealer] = open(dealer, sealed, (value) => {
+        const parsed = sealedSubShareSchema.safeParse(value);
+        return parsed.success && parsed.data.ceremonyId === dkg.ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === dkg.me ? parsed.data.subShare : undefined;
+      });
+    }
+    const echoes: Record<string, unknown> = {};
+    for (const [from, sealed] of Object.entries(message.echoes) as [FrostIdentifier, string][]) {
+      echoes[from] = open(from, sealed, (value) => {
+        const parsed = sealedEchoSchema.safeParse(value);
+        return parsed.success && parsed.data.ceremonyId === dkg.ceremonyId && parsed.data.from === from && parsed.data.to === dkg.me ? parsed.data.echo : undefined;
+      });
+    }
+    this.#dkg = undefined;
+    const { group, share } = finishDkg(dkg.state, subShares, echoes);
+    try {
+      const file = await this.#options.files.writePending({ ceremonyId: dkg.ceremonyId, fromEpoch: 0, toEpoch: 0, group, share, kind: 'dkg', members }, this.#nodeSecretKey());
+      this.#pending = { ceremonyId: dkg.ceremonyId, fromEpoch: 0, toEpoch: 0, group, groupDigest: file.groupDigest, share, committed: false, kind: 'dkg', members };
+    } catch (error) {
+      throw new CeremonyFailure('store_failed', `pending share not stored: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.#options.logger.info('dkg: pending share stored', { ceremonyId: dkg.ceremonyId });
+    this.#step(dkg.ceremonyId, 'dkg.D3.pending', `pending share stored; ${group.threshold}-of-${group.maxSigners}, group ${this.#pending.groupDigest.slice(0, 16)}`);
+    this.#options.failpoint?.('dkg.after_D3');
+    return { ...this.#header(dkg.ceremonyId), type: 'ceremony_pending', toEpoch: 0, groupDigest: groupPackageDigest(group), group };
+  }
+
   #discardActive(): void {
     this.#active?.pending?.discard();
     this.#active?.reshare?.pending?.discard();
@@ -610,6 +770,7 @@ export class CeremonyHandler {
       culprits = error.rejections.map((r) => r.from);
     }
     if (code !== 'frozen' && code !== 'pending_decision' && this.#active?.ceremonyId === ceremonyId) this.#discardActive();
+    if (code !== 'frozen' && code !== 'pending_decision' && this.#dkg?.ceremonyId === ceremonyId) this.#discardDkg();
     const reason = error instanceof Error ? error.message : String(error);
     if (!(error instanceof CeremonyFailure) && !(error instanceof FrostbunkerError)) this.#options.logger.error('ceremony step failed', { error: reason });
     this.#options.logger.warn('ceremony refused', { ceremonyId, code, reason });

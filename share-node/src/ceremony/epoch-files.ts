@@ -16,9 +16,10 @@ export const PENDING_SECRETS_FILE = 'secrets.pending.json';
 const pendingEpochSchema = z.strictObject({
   v: z.literal(1),
   ceremonyId: ceremonyIdSchema,
-  kind: z.enum(['refresh', 'reshare', 'repair']),
+  kind: z.enum(['refresh', 'reshare', 'repair', 'dkg']),
   fromEpoch: z.number().int().min(0),
-  toEpoch: z.number().int().min(1),
+  // 0 for a DKG: the group's first epoch.
+  toEpoch: z.number().int().min(0),
   group: z.unknown(),
   groupDigest: hexOfBytes(32),
   /** Set once the node has learnt the coordinator's commit decision: from then on only forward. */
@@ -38,7 +39,7 @@ export interface PendingEpoch {
   groupDigest: string;
   share: SigningShare;
   committed: boolean;
-  kind?: 'refresh' | 'reshare' | 'repair';
+  kind?: 'refresh' | 'reshare' | 'repair' | 'dkg';
   members?: GroupMember[];
 }
 

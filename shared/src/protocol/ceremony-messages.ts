@@ -143,6 +143,60 @@ const commitmentVector = z.array(hexOfBytes(33)).min(1).max(255);
 
 // --- coordinator -> node ----------------------------------------------------------------------
 
+/**
+ * Distributed key generation (issue 7, `keygen --dkg`): a new group among joining nodes (made by
+ * `share-node init`), indices 1..n in `members` order. There is no group yet, so messages carry
+ * the all-zero group id and epoch 0 until the commit; the ceremony id binds these parameters.
+ */
+export const dkgParamsSchema = z.strictObject({
+  kind: z.literal('dkg'),
+  threshold: z.number().int().min(2).max(255),
+  maxSigners: z.number().int().min(2).max(255),
+  members: z.array(groupMemberSchema).min(2).max(255),
+  nonce: hexOfBytes(16),
+  createdAtSec: z.number().int().min(0),
+});
+export type DkgParams = z.infer<typeof dkgParamsSchema>;
+
+/** The group id ceremony messages carry before a DKG group exists. */
+export const NO_GROUP_ID = '0'.repeat(64) as GroupId;
+
+const DKG_CEREMONY_ID_TAG = 'frostbunker/dkg-ceremony-id/v1';
+
+/** The id of a DKG ceremony: sha256 over its parameters in a fixed order (members in index order). */
+export function computeDkgCeremonyId(params: DkgParams): CeremonyId {
+  const canonical = JSON.stringify([
+    DKG_CEREMONY_ID_TAG,
+    params.threshold,
+    params.maxSigners,
+    params.members.map((m) => [m.identifier, m.nodePubkey, m.label]),
+    params.nonce,
+    params.createdAtSec,
+  ]);
+  return bytesToHex(sha256(utf8ToBytes(canonical))) as CeremonyId;
+}
+
+/** A DKG participant's round-one broadcast (shared/crypto/dkg.ts DkgRound1Message, checked there). */
+const dkgRound1Body = z.strictObject({ commitments: commitmentVector, proofOfKnowledge: hexOfBytes(64) });
+
+/** DKG round one: the node commits to its polynomial (D1). */
+export const ceremonyDkgStartSchema = z.strictObject({ ...header, type: z.literal('ceremony_dkg_start'), params: dkgParamsSchema });
+
+/** DKG round two: every participant's round-one message as the coordinator received it (D2). */
+export const ceremonyDkgRound1sSchema = z.strictObject({
+  ...header,
+  type: z.literal('ceremony_dkg_round1s'),
+  round1: z.record(frostIdentifierSchema, dkgRound1Body),
+});
+
+/** DKG finish: every dealer's sub-share sealed to this recipient, every other participant's sealed echo (D3). */
+export const ceremonyDkgRound2sSchema = z.strictObject({
+  ...header,
+  type: z.literal('ceremony_dkg_round2s'),
+  subShares: sealedPerMember,
+  echoes: sealedPerMember,
+});
+
 /** Start a ceremony: the node checks `params` against its enrolment and deals (S1). */
 export const ceremonyStartSchema = z.strictObject({ ...header, type: z.literal('ceremony_start'), params: ceremonyParamsSchema });
 
@@ -180,7 +234,7 @@ export const ceremonyDecisionSchema = z.strictObject({
   ...header,
   type: z.literal('ceremony_decision'),
   decision: z.enum(['commit', 'abort']),
-  toEpoch: z.number().int().min(1),
+  toEpoch: z.number().int().min(0),
 });
 
 /** What a node has on disk: its epoch and any pending one (answered even while frozen). */
@@ -208,7 +262,8 @@ export const ceremonyEchoSchema = z.strictObject({
 export const ceremonyPendingSchema = z.strictObject({
   ...header,
   type: z.literal('ceremony_pending'),
-  toEpoch: z.number().int().min(1),
+  // 0 for a DKG (the group's first epoch).
+  toEpoch: z.number().int().min(0),
   groupDigest: hexOfBytes(32),
   group: z.unknown(),
 });
@@ -232,6 +287,24 @@ export const ceremonyAckSchema = z.strictObject({
   ...header,
   type: z.literal('ceremony_ack'),
   decision: z.enum(['commit', 'abort']),
+});
+
+/** DKG round one from a node: its commitments and proof of knowledge, broadcast by the coordinator. */
+export const ceremonyDkgRound1Schema = z.strictObject({
+  ...header,
+  type: z.literal('ceremony_dkg_round1'),
+  identifier: frostIdentifierSchema,
+  commitments: commitmentVector,
+  proofOfKnowledge: hexOfBytes(64),
+});
+
+/** DKG round two from a node: one sealed sub-share per participant (itself included) and its sealed echo to each other one. */
+export const ceremonyDkgRound2Schema = z.strictObject({
+  ...header,
+  type: z.literal('ceremony_dkg_round2'),
+  digest: hexOfBytes(32),
+  sealed: sealedPerMember,
+  echoes: sealedPerMember,
 });
 
 /** A reshare participant that deals nothing (a joining node, an old member outside the dealer set) is ready (S1). */
@@ -265,7 +338,7 @@ export const ceremonyStateSchema = z.strictObject({
   identifier: frostIdentifierSchema,
   frozen: z.boolean(),
   pending: z
-    .strictObject({ ceremonyId: ceremonyIdSchema, toEpoch: z.number().int().min(1), committed: z.boolean(), groupDigest: hexOfBytes(32) })
+    .strictObject({ ceremonyId: ceremonyIdSchema, toEpoch: z.number().int().min(0), committed: z.boolean(), groupDigest: hexOfBytes(32) })
     .nullable(),
 });
 
@@ -299,6 +372,9 @@ export const toNodeCeremonyMessageSchema = z.discriminatedUnion('type', [
   ceremonyTestRound2Schema,
   ceremonyDecisionSchema,
   ceremonyStatusSchema,
+  ceremonyDkgStartSchema,
+  ceremonyDkgRound1sSchema,
+  ceremonyDkgRound2sSchema,
 ]);
 export type ToNodeCeremonyMessage = z.infer<typeof toNodeCeremonyMessageSchema>;
 
@@ -312,6 +388,8 @@ export const fromNodeCeremonyMessageSchema = z.discriminatedUnion('type', [
   ceremonyFailedSchema,
   ceremonyStateSchema,
   ceremonyReadySchema,
+  ceremonyDkgRound1Schema,
+  ceremonyDkgRound2Schema,
 ]);
 export type FromNodeCeremonyMessage = z.infer<typeof fromNodeCeremonyMessageSchema>;
 
@@ -336,6 +414,9 @@ export type CeremonyEchoes = z.infer<typeof ceremonyEchoesSchema>;
 export type CeremonyTestRound1 = z.infer<typeof ceremonyTestRound1Schema>;
 export type CeremonyTestRound2 = z.infer<typeof ceremonyTestRound2Schema>;
 export type CeremonyDecision = z.infer<typeof ceremonyDecisionSchema>;
+export type CeremonyDkgStart = z.infer<typeof ceremonyDkgStartSchema>;
+export type CeremonyDkgRound1s = z.infer<typeof ceremonyDkgRound1sSchema>;
+export type CeremonyDkgRound2s = z.infer<typeof ceremonyDkgRound2sSchema>;
 export type CeremonyPending = z.infer<typeof ceremonyPendingSchema>;
 export type CeremonyFailed = z.infer<typeof ceremonyFailedSchema>;
 export type CeremonyState = z.infer<typeof ceremonyStateSchema>;
