@@ -23,6 +23,24 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // Tier 2 (RELIABILITY.md "Time budget"): `pnpm chaos` only, so a plain `vitest run` (pnpm
+      // test) never starts it. Serial real processes; the report is printed when the run ends.
+      ...(process.env.FROSTBUNKER_CHAOS === '1'
+        ? [
+            {
+              test: {
+                name: 'chaos',
+                include: ['test/chaos/**/*.test.ts'],
+                globalSetup: ['test/chaos/report-setup.ts'],
+                pool: 'forks' as const,
+                maxWorkers: 1,
+                fileParallelism: false,
+                testTimeout: 300_000,
+                hookTimeout: 120_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -9,13 +9,14 @@ import { generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
  */
 export async function connectBunkerSigner(
   bunkerUrl: string,
-  options: { onauth?: (url: string) => void } = {},
+  options: { onauth?: (url: string) => void; enableReconnect?: boolean } = {},
 ): Promise<{ signer: BunkerSigner; clientPubkey: string; close(): Promise<void> }> {
   const pointer = await parseBunkerInput(bunkerUrl);
   if (!pointer) throw new Error(`not a bunker URL: ${bunkerUrl}`);
   // `ws` is what nostr-tools expects at run time; its DOM-shaped type differs only in event typing.
   const websocketImplementation = WebSocket as unknown as typeof globalThis.WebSocket;
-  const pool = new AbstractSimplePool({ verifyEvent, websocketImplementation, maxWaitForConnection: 5_000 });
+  // enableReconnect: chaos tests restart the relay under the client (RELIABILITY.md G1, G2).
+  const pool = new AbstractSimplePool({ verifyEvent, websocketImplementation, maxWaitForConnection: 5_000, enableReconnect: options.enableReconnect ?? false });
   const clientSecret = generateSecretKey();
   // NIP-46 auth_url: nostr-tools hands the URL to onauth and keeps waiting for the real reply.
   const signer = BunkerSigner.fromBunker(clientSecret, pointer, { pool, ...(options.onauth ? { onauth: options.onauth } : {}) });

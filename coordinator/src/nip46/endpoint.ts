@@ -15,7 +15,7 @@ import type { ReplyScheme } from '../approvals/approval-store.js';
 import { FloodGuard, type FloodDrop } from './flood-guard.js';
 import { errorReply } from './reply.js';
 
-export type Nip46DropReason = 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable' | FloodDrop;
+export type Nip46DropReason = 'bad_sig' | 'malformed' | 'not_for_us' | 'too_large' | 'duplicate' | 'undecryptable' | 'unanswerable' | FloodDrop;
 
 /** Where (client, request id) keys are remembered for the request window; SQLite in production. */
 export interface RequestDedupe {
@@ -84,6 +84,8 @@ export class Nip46Endpoint {
     this.#subscription = this.#options.pool.subscribe(
       [{ kinds: [KIND_NIP46], '#p': [this.transportPubkey], since }],
       (event) => void this.handleEvent(event),
+      // RELIABILITY.md G13: forged or malformed events are counted too (the pool drops them).
+      { onInvalid: (reason) => void (this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1) },
     );
     this.#finishInterrupted();
   }
