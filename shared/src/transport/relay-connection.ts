@@ -42,7 +42,7 @@ export interface RelayConnectionHealth {
 
 /**
  * One relay socket that never gives up: it connects at `start()`, and after a failed connect or a
- * drop it retries with exponential backoff (RELIABILITY.md §4: 1 s → 8 s) until `close()`. This is
+ * drop it retries with exponential backoff (default 0.5 s → 2 s, see RelayPoolOptions.backoffMs) until `close()`. This is
  * the behaviour nostr-tools' `AbstractRelay` lacks (RELIABILITY.md finding 2: no reconnect by
  * default, and none at all if the first connect fails).
  */

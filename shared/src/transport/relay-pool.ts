@@ -20,7 +20,11 @@ export interface RelayPoolOptions {
   urls: readonly string[];
   /** WebSocket implementation; default `ws` (Node 20 has no global WebSocket). */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect backoff, doubled per consecutive failure. Default 1 s → 8 s (RELIABILITY.md §4). */
+  /**
+   * Reconnect backoff, doubled per consecutive failure. Default 0.5 s → 2 s: RELIABILITY.md G2 wants
+   * a restarted relay resubscribed within 2 s (requests a client publishes before that are lost,
+   * kind 24133 being ephemeral), which §4's 1 s → 8 s cannot give after a few failed attempts.
+   */
   backoffMs?: BackoffMs;
   /** How long `publish` waits for a relay to connect and answer `OK`. Default 5 s. */
   publishTimeoutMs?: number;
@@ -101,7 +105,7 @@ interface ConnectWaiter {
 }
 
 const DEFAULTS = {
-  backoffMs: { initial: 1_000, max: 8_000 },
+  backoffMs: { initial: 500, max: 2_000 },
   publishTimeoutMs: 5_000,
   connectTimeoutMs: 5_000,
   pingIntervalMs: 20_000,
