@@ -15,29 +15,17 @@ import {
   signShare,
 } from '@frostbunker/shared/crypto';
 import { CheaterError } from '@frostbunker/shared/errors';
-import type { FrostIdentifier } from '@frostbunker/shared/protocol';
 import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
-import { frostbunkerCli, frostbunkerCliOutcome } from '../harness/frostbunker-cli.js';
-import { shareCensus, signableEpochs } from '../harness/share-census.js';
-import { shareNodeCli } from '../harness/share-node-cli.js';
+import { DrillCrashKit, readNode, template, waitReloaded as waitReloadedOn } from '../harness/drill-crash.js';
+import { frostbunkerCli } from '../harness/frostbunker-cli.js';
+import { shareCensus } from '../harness/share-census.js';
 import { makeTempDir } from '../harness/tmp.js';
-
-interface NodeFiles {
-  config: { identifier: FrostIdentifier; group: unknown; epoch: number };
-  secrets: { signingShare: string };
-}
-
-const readNode = (dir: string): NodeFiles => ({
-  config: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')),
-  secrets: JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')),
-});
 
 // Real relay, coordinator and three share-node processes; the drill runs as the operator's CLI.
 describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
   const dir = makeTempDir('e2e-drill');
   let lab: Lab;
   let client: Awaited<ReturnType<typeof connectBunkerSigner>>;
-  const template = (content: string) => ({ kind: 1, content, tags: [], created_at: Math.floor(Date.now() / 1000) });
 
   beforeAll(async () => {
     lab = await Lab.start({ root: dir.path, relayPort: 0 });
@@ -56,11 +44,7 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
   });
 
   /** The running coordinator's status line saying epoch `epoch` is in service (config.json watch). */
-  const waitReloaded = (epoch: number) =>
-    lab.coordinator.waitForLine((l) => {
-      const s = parseStatusLine(l);
-      return s?.event === 'reloaded' && s.toEpoch === epoch;
-    }, 15_000);
+  const waitReloaded = (epoch: number) => waitReloadedOn(lab, epoch);
   const reloaded: unknown[] = [];
   const reloadedEpochs = () => reloaded;
 
@@ -154,55 +138,15 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
   // learns S5 (the decision) only when it is told, so "N2 at S5" kills it right after it records the
   // commit decision and before it switches (`refresh.before_S6`); "N2 at S6" kills it mid-switch.
   describe('crash slice (G12): after each crash and restart some epoch has k intact shares, the npub never changes, the client signs, a re-run completes', () => {
-    const stepTimeout = ['--step-timeout', '4s'];
-    const drill = (env: Record<string, string> = {}) =>
-      frostbunkerCliOutcome(['drill', 'refresh', '--data', lab.layout.coordinatorDir, '--insecure-plaintext', ...stepTimeout], env);
-    const epochOf = (nodeDir: string) => readNode(nodeDir).config.epoch;
-    let groupKey = '';
-
-    /** G12 (a) and (b): an epoch of the same key with >= k intact shares on disk, and a signature within 30 s. */
-    async function expectSafe(what: string): Promise<void> {
-      groupKey ||= parseGroupPackage(readNode(lab.layout.nodeDirs[0]!).config.group).groupKey;
-      const census = shareCensus(lab.layout.nodeDirs);
-      const signable = signableEpochs(census, groupKey);
-      console.log(`[figure] ${what}: ${census.map((e) => `epoch ${e.epoch} intact ${e.intact.join('+') || '-'}${e.broken.length ? ` broken ${e.broken.join('+')}` : ''}`).join('; ')}`);
-      expect(signable.length, `${what}: an epoch with k intact shares`).toBeGreaterThan(0);
-      expect(census.every((e) => e.groupKey === groupKey), `${what}: one group key`).toBe(true);
-      const started = performance.now();
-      const signed = await withDeadline(client.signer.signEvent(template(what)), 30_000, `sign ${what}`);
-      console.log(`[figure] ${what}: signed in ${(performance.now() - started).toFixed(0)} ms`);
-      expect(signed.pubkey).toBe(lab.userPubkey);
-      expect(verifyEvent({ ...signed })).toBe(true);
-    }
-
-    /** Restarts node-2 and waits until its relay subscription is live (so a drill's S0 reaches it). */
-    async function restartNode2(env: Record<string, string> = {}): Promise<void> {
-      await lab.stopNode(2);
-      await lab.startNode(2, env);
-      for (let i = 0; i < 50; i++) {
-        const status = await shareNodeCli(lab.layout.nodeDirs[1]!, 'status').catch(() => '');
-        if (/"liveSubscriptions":\s*[1-9]/.test(status)) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error('node-2 never subscribed to the relay');
-    }
-
-    /** Re-running the drill completes (G12 d); returns the epoch it committed. */
-    async function rerun(what: string): Promise<number> {
-      const before = epochOf(lab.layout.nodeDirs[0]!);
-      const started = performance.now();
-      const outcome = await drill();
-      console.log(`[figure] ${what}: re-run drill ${(performance.now() - started).toFixed(0)} ms`);
-      expect(outcome.code, outcome.stdout + outcome.stderr).toBe(0);
-      expect(outcome.stdout).toMatch(/committed: npub unchanged/);
-      expect(outcome.stdout).toMatch(/every node acknowledged/);
-      const epoch = Math.max(...lab.layout.nodeDirs.map(epochOf));
-      expect(epoch).toBe(before + 1);
-      expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch, epoch, epoch]);
-      await waitReloaded(epoch);
-      await expectSafe(`${what}, after the re-run`);
-      return epoch;
-    }
+    let kit: DrillCrashKit;
+    beforeAll(() => {
+      kit = new DrillCrashKit(lab, client.signer, '4s');
+    });
+    const drill = (env: Record<string, string> = {}) => kit.drill(env);
+    const epochOf = (nodeDir: string) => kit.epochOf(nodeDir);
+    const expectSafe = async (what: string) => void (await kit.expectSafe(what));
+    const restartNode2 = (env: Record<string, string> = {}) => kit.restartNode(2, env);
+    const rerun = (what: string) => kit.rerun(what);
 
     it('N2 killed after persisting its pending share (S3): the drill aborts, the old epoch signs, node-2 restarts holding an undecided share, the re-run destroys it and completes', async () => {
       const epoch = epochOf(lab.layout.nodeDirs[0]!);

@@ -329,7 +329,9 @@ export class RefreshDrill {
           this.#options.progress(`resuming committed drill ${previous.ceremonyId.slice(0, 12)}: ${lagging.map((m) => m.label).join(', ') || 'no node'} still to switch`);
           this.#interrupted.push({ ceremonyId: previous.ceremonyId, phase: previous.phase, resolution: 'commit finished' });
           report.resumed = true;
-          await this.#commit(previous, report, previous.params.newMembers ? this.#everyone(previous) : lagging);
+          // A drill stopped before it recorded the acks does not know who switched: ask every
+          // member again (a node that already switched acknowledges the repeated decision).
+          await this.#commit(previous, report, previous.params.newMembers ? this.#everyone(previous) : previous.phase === 'committed' ? members : lagging);
           report.outcome = 'committed';
           return previous;
         }
@@ -458,6 +460,7 @@ export class RefreshDrill {
         const digests = new Set([...exchange.replies.values()].map((e) => e.digest));
         return { value: exchange.replies, detail: digests.size === 1 ? `echo digest ${[...digests][0]!.slice(0, 16)}…` : `${digests.size} different echo digests (nodes will abort)` };
       });
+      this.#options.failpoint?.('refresh.after_S2');
 
       const newGroup = await this.#timed('S3', async () => {
         const exchange = await this.#exchange(
@@ -565,6 +568,7 @@ export class RefreshDrill {
       const switched = nodes.filter((m) => exchange.replies.get(m.identifier)?.decision === 'commit');
       return { value: switched, detail: `${switched.length} of ${nodes.length} switched to epoch ${toEpoch}${state.params.newMembers ? ' (or retired)' : ''}` };
     });
+    this.#options.failpoint?.('refresh.after_S6');
     const acknowledged = [...new Set([...state.acknowledged, ...acks.map((m) => m.label)])].sort();
     this.#options.store.save({ ...state, phase: 'done', acknowledged });
     const missing = this.#identity.members.filter((m) => !acknowledged.includes(m.label)).map((m) => m.label);
@@ -572,6 +576,7 @@ export class RefreshDrill {
       value: undefined,
       detail: missing.length === 0 ? 'every node acknowledged' : `not acknowledged: ${missing.join(', ')}`,
     }));
+    this.#options.failpoint?.('refresh.after_S7');
     report.acknowledged = acknowledged;
     report.notAcknowledged = missing;
     this.#auditQuietly('drill.finished', { kind: state.kind, ceremonyId: state.ceremonyId, epoch: toEpoch, acknowledged, notAcknowledged: missing });

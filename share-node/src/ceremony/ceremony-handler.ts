@@ -407,6 +407,7 @@ export class CeremonyHandler {
     const { share, group } = this.#testMaterial(message.ceremonyId, which);
     const pkg = createSigningPackage(ceremonyTestMessage(message.ceremonyId, message.testId), message.commitments);
     const signatureShare = signShare(share, group, nonces, pkg);
+    this.#options.failpoint?.('refresh.after_S4');
     return { ...this.#header(message.ceremonyId), type: 'ceremony_test_share', testId: message.testId, signatureShare };
   }
 
