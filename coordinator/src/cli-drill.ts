@@ -1,10 +1,9 @@
 import { hexToBytes, identifierFromIndex } from '@frostbunker/shared/crypto';
-import type { SecretsAccess } from '@frostbunker/shared/config';
+import { armedFailpoints, type SecretsAccess } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import {
   fromNodeCeremonyMessageSchema,
-  parseFailpoints,
   type FromNodeCeremonyMessage,
   type ToNodeCeremonyMessage,
   type XOnlyPubkey,
@@ -101,7 +100,8 @@ export async function runDrillCommand(
     reshare = { threshold, newMembers };
   }
   const progress = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
-  const failpoints = parseFailpoints(process.env.FROSTBUNKER_FAILPOINTS);
+  // RELIABILITY.md harness §3: armed only in test mode.
+  const failpoints = armedFailpoints(process.env, (message) => console.error(`warning: ${message}`));
 
   const db = openAclDatabase(join(options.dir, 'acl.db'));
   const auditLog = new AuditLog(db, { nowSec: () => Math.floor(Date.now() / 1000) });

@@ -2,12 +2,11 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { groupXOnlyKey, hexToBytes } from '@frostbunker/shared/crypto';
-import { secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
+import { armedFailpoints, secretsAccessFromArgs, SECRETS_ARG_OPTIONS } from '@frostbunker/shared/config';
 import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { createNip44Codec, initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import {
-  parseFailpoints,
   toShareNodeMessageSchema,
   type FromNodeCeremonyMessage,
   type FromNodeMessage,
@@ -59,7 +58,8 @@ async function main(): Promise<void> {
     pending = null;
   }
   if (pending) logger.info('a pending epoch awaits the coordinator\'s decision', { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch });
-  const failpoints = parseFailpoints(process.env.FROSTBUNKER_FAILPOINTS);
+  // RELIABILITY.md harness §3: armed only in test mode.
+  const failpoints = armedFailpoints(process.env, (message) => logger.warn(message));
   const relays = values.relay?.length ? values.relay : enrolment.relays;
 
   const nowSec = () => Math.floor(Date.now() / 1000);

@@ -19,6 +19,7 @@ import { connectBunkerSigner, withDeadline } from '../harness/bunker-client.js';
 import { DrillCrashKit, readNode, template, waitReloaded as waitReloadedOn } from '../harness/drill-crash.js';
 import { frostbunkerCli } from '../harness/frostbunker-cli.js';
 import { shareCensus } from '../harness/share-census.js';
+import { failpointEnv } from '../harness/process-nemesis.js';
 import { makeTempDir } from '../harness/tmp.js';
 
 // Real relay, coordinator and three share-node processes; the drill runs as the operator's CLI.
@@ -150,7 +151,7 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
 
     it('N2 killed after persisting its pending share (S3): the drill aborts, the old epoch signs, node-2 restarts holding an undecided share, the re-run destroys it and completes', async () => {
       const epoch = epochOf(lab.layout.nodeDirs[0]!);
-      await restartNode2({ FROSTBUNKER_FAILPOINTS: 'refresh.after_S3=kill' });
+      await restartNode2(failpointEnv('refresh.after_S3=kill'));
       const outcome = await drill();
       expect(outcome.code).toBe(1);
       expect(outcome.stdout).toMatch(/silent: node-2/);
@@ -169,7 +170,7 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
     for (const [step, failpoint] of [['S5', 'refresh.before_S6'], ['S6', 'refresh.after_S6']] as const) {
       it(`N2 killed at ${step} (${failpoint}): the drill commits, the coordinator and the others move on, node-2 finishes its switch at restart, a re-run completes`, async () => {
         const epoch = epochOf(lab.layout.nodeDirs[0]!);
-        await restartNode2({ FROSTBUNKER_FAILPOINTS: `${failpoint}=kill` });
+        await restartNode2(failpointEnv(`${failpoint}=kill`));
         const outcome = await drill();
         expect(outcome.code, outcome.stdout).toBe(0);
         expect(outcome.stdout).toMatch(/not acknowledged: node-2/);
@@ -187,7 +188,7 @@ describe('refresh drill on a running 2-of-3 lab (issue 7)', () => {
 
     it('C (the drill process) killed right after its commit decision is durable (S5): the old epoch still signs, the re-run finishes the committed ceremony', async () => {
       const epoch = epochOf(lab.layout.nodeDirs[0]!);
-      const outcome = await drill({ FROSTBUNKER_FAILPOINTS: 'refresh.after_S5=kill' });
+      const outcome = await drill(failpointEnv('refresh.after_S5=kill'));
       expect(outcome.signal).toBe('SIGKILL');
       expect(outcome.stdout).toMatch(/\[S5\] commit decision durable/);
       expect(lab.layout.nodeDirs.map(epochOf)).toEqual([epoch, epoch, epoch]);

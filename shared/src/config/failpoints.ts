@@ -42,3 +42,12 @@ export class Failpoints {
     if (action === 'kill') process.kill(process.pid, 'SIGKILL');
   }
 }
+
+/**
+ * The armed failpoints as name -> action, for code that looks them up itself (share node, drill
+ * CLI): empty outside test mode, with the same warning as `Failpoints.fromEnv`.
+ */
+export function armedFailpoints(env: NodeJS.ProcessEnv, warn: (message: string) => void): ReadonlyMap<string, FailpointAction> {
+  const failpoints = Failpoints.fromEnv(env, warn);
+  return new Map(failpoints.armed.map((name) => [name, parseFailpoints(env.FROSTBUNKER_FAILPOINTS).get(name)!]));
+}
