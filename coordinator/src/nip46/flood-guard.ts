@@ -20,8 +20,9 @@ export interface FloodBudgets {
 }
 
 export const DEFAULT_FLOOD_BUDGETS: FloodBudgets = {
-  requestsPerSec: 20,
-  requestBurst: 60,
+  // A busy legitimate client (a bot, a relay-side service) stays well inside this; a flood does not.
+  requestsPerSec: 100,
+  requestBurst: 200,
   errorRepliesPerSec: 1,
   errorReplyBurst: 5,
   unknownSenderDecryptsPerSec: 50,
