@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '@frostbunker/deploy/lab';
 import { chaosClient, raiseNodeRateLimits, coordinatorLogLines, note, recordedSign, scrape, stream, waitForServing, type Client } from '../harness/chaos-lab.js';
 import { goal } from '../harness/chaos-report.js';
@@ -31,6 +31,16 @@ describe('share-node faults (chaos tier)', () => {
     dir.remove();
   });
 
+  // A goal that fails must not leave nodes paused or down for the next one.
+  afterEach(async () => {
+    nemesis.resumeAll();
+    for (let index = 1; index <= 3; index++) {
+      const node = lab.nodes[index - 1];
+      if (!node || node.child.exitCode !== null || node.child.signalCode !== null) await lab.startNode(index);
+    }
+    await waitForServing(lab, ['node-1', 'node-2', 'node-3']);
+  });
+
   it('G4: a share node SIGKILLed before sending its partial, restarted after 2 s, never costs a request', async () => {
     await goal('G4', 'share-node crash mid-round (failpoint round2.before_send=kill)', '5 kills (CI size 20)', async (figure) => {
       const history = new History();
@@ -40,7 +50,10 @@ describe('share-node faults (chaos tier)', () => {
         const armed = await lab.startNode(1, failpointEnv('round2.before_send=kill'));
         let died = false;
         void armed.exited.then(() => (died = true));
-        for (let i = 0; i < 8 && !died; i++) await recordedSign(history, alice, 'alice', note(`G4 ${cycle}.${i}`));
+        // The coordinator picks among nodes whose pre-shared commitments it holds: give node-1's
+        // pool a moment to refill after its restart, then sign until it is picked.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        for (let i = 0; i < 20 && !died; i++) await recordedSign(history, alice, 'alice', note(`G4 ${cycle}.${i}`));
         expect(died, `cycle ${cycle}: node-1 never picked`).toBe(true);
         kills++;
         lab.nodes[0] = undefined;
