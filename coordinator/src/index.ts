@@ -11,3 +11,4 @@ export { AclStore } from './acl-store/acl-store.js';
 export { TokenStore, type CreatedToken } from './acl-store/token-store.js';
 export { AuditLog } from './audit/audit-log.js';
 export { loadCoordinatorConfig } from './config.js';
+export { timedStep, type DrillStep } from './drill/drill-report.js';

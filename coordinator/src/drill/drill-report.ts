@@ -11,6 +11,32 @@ export interface DrillStep {
   detail?: string;
 }
 
+/**
+ * Runs one step of a drill or ceremony: times it, records it in `steps` (ok or failed with the
+ * error's message) and prints a progress line either way; rethrows what `run` throws.
+ */
+export async function timedStep<T>(
+  record: { steps: DrillStep[]; names: Readonly<Record<string, string>>; nowMs: () => number; progress: (line: string) => void },
+  step: string,
+  run: () => Promise<{ value: T; detail?: string }>,
+): Promise<T> {
+  const started = record.nowMs();
+  const name = record.names[step] ?? step;
+  try {
+    const { value, detail } = await run();
+    const ms = Math.round(record.nowMs() - started);
+    record.steps.push({ step, name, ms, ok: true, ...(detail ? { detail } : {}) });
+    record.progress(`[${step}] ${name} (${ms} ms)${detail ? ` — ${detail}` : ''}`);
+    return value;
+  } catch (error) {
+    const ms = Math.round(record.nowMs() - started);
+    const message = error instanceof Error ? error.message : String(error);
+    record.steps.push({ step, name, ms, ok: false, detail: message });
+    record.progress(`[${step}] FAILED after ${ms} ms: ${message}`);
+    throw error;
+  }
+}
+
 export interface DrillReport {
   v: 1;
   kind: 'refresh' | 'reshare' | 'repair';

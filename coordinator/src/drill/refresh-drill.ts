@@ -28,7 +28,7 @@ import {
 } from '@frostbunker/shared/protocol';
 import type { ReceivedMessage, Transport } from '@frostbunker/shared/transport';
 import type { ShareNodeMember, SigningIdentity } from '../signing/identity.js';
-import type { DrillReport, DrillStep } from './drill-report.js';
+import { timedStep, type DrillReport, type DrillStep } from './drill-report.js';
 import type { DrillState, DrillStateStore } from './drill-state.js';
 
 export interface RefreshDrillOptions {
@@ -194,21 +194,8 @@ export class RefreshDrill {
     return { v: CEREMONY_PROTOCOL_VERSION, groupId: this.#identity.groupId, epoch: this.#identity.epoch, ceremonyId } as const;
   }
 
-  async #timed<T>(step: string, run: () => Promise<{ value: T; detail?: string }>): Promise<T> {
-    const started = this.#options.monotonicMs();
-    try {
-      const { value, detail } = await run();
-      const ms = Math.round(this.#options.monotonicMs() - started);
-      this.#steps.push({ step, name: STEP_NAMES[step] ?? step, ms, ok: true, ...(detail ? { detail } : {}) });
-      this.#options.progress(`[${step}] ${STEP_NAMES[step]} (${ms} ms)${detail ? ` — ${detail}` : ''}`);
-      return value;
-    } catch (error) {
-      const ms = Math.round(this.#options.monotonicMs() - started);
-      const message = error instanceof Error ? error.message : String(error);
-      this.#steps.push({ step, name: STEP_NAMES[step] ?? step, ms, ok: false, detail: message });
-      this.#options.progress(`[${step}] FAILED after ${ms} ms: ${message}`);
-      throw error;
-    }
+  #timed<T>(step: string, run: () => Promise<{ value: T; detail?: string }>): Promise<T> {
+    return timedStep({ steps: this.#steps, names: STEP_NAMES, nowMs: this.#options.monotonicMs, progress: this.#options.progress }, step, run);
   }
 
   /** Fails the step when any node refused or stayed silent, naming them (and the culprits they named). */

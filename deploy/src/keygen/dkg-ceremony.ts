@@ -13,6 +13,7 @@ import {
   type GroupPackage,
   type SigningCommitments,
 } from '@frostbunker/shared/crypto';
+import { timedStep, type DrillStep } from '@frostbunker/coordinator';
 import { writeJsonFileAtomic } from '@frostbunker/shared/config';
 import {
   CEREMONY_PROTOCOL_VERSION,
@@ -32,13 +33,7 @@ import {
 import type { ReceivedMessage, Transport } from '@frostbunker/shared/transport';
 
 /** One timed step of a DKG (D1..D6), like a drill's S-steps. */
-export interface DkgStep {
-  step: string;
-  name: string;
-  ms: number;
-  ok: boolean;
-  detail?: string;
-}
+export type DkgStep = DrillStep;
 
 export interface DkgReport {
   v: 1;
@@ -191,21 +186,8 @@ export class DkgCeremony {
     throw new DkgStop(`${what}: ${parts.join('; ')}`, [...culprits].sort());
   }
 
-  async #timed<T>(step: string, run: () => Promise<{ value: T; detail?: string }>): Promise<T> {
-    const started = this.#options.monotonicMs();
-    try {
-      const { value, detail } = await run();
-      const ms = Math.round(this.#options.monotonicMs() - started);
-      this.#steps.push({ step, name: STEP_NAMES[step] ?? step, ms, ok: true, ...(detail ? { detail } : {}) });
-      this.#options.progress(`[${step}] ${STEP_NAMES[step]} (${ms} ms)${detail ? ` — ${detail}` : ''}`);
-      return value;
-    } catch (error) {
-      const ms = Math.round(this.#options.monotonicMs() - started);
-      const message = error instanceof Error ? error.message : String(error);
-      this.#steps.push({ step, name: STEP_NAMES[step] ?? step, ms, ok: false, detail: message });
-      this.#options.progress(`[${step}] FAILED after ${ms} ms: ${message}`);
-      throw error;
-    }
+  #timed<T>(step: string, run: () => Promise<{ value: T; detail?: string }>): Promise<T> {
+    return timedStep({ steps: this.#steps, names: STEP_NAMES, nowMs: this.#options.monotonicMs, progress: this.#options.progress }, step, run);
   }
 
   async run(): Promise<DkgReport> {
