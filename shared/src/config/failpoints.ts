@@ -35,6 +35,11 @@ export class Failpoints {
     return [...this.#armed.keys()];
   }
 
+  /** Name -> action of every armed failpoint. */
+  entries(): ReadonlyMap<string, FailpointAction> {
+    return new Map(this.#armed);
+  }
+
   /** Called where the failpoint lives: throws STORE_FAILED, or SIGKILLs this process. */
   hit(name: string): void {
     const action = this.#armed.get(name);
@@ -48,6 +53,5 @@ export class Failpoints {
  * CLI): empty outside test mode, with the same warning as `Failpoints.fromEnv`.
  */
 export function armedFailpoints(env: NodeJS.ProcessEnv, warn: (message: string) => void): ReadonlyMap<string, FailpointAction> {
-  const failpoints = Failpoints.fromEnv(env, warn);
-  return new Map(failpoints.armed.map((name) => [name, parseFailpoints(env.FROSTBUNKER_FAILPOINTS).get(name)!]));
+  return Failpoints.fromEnv(env, warn).entries();
 }
