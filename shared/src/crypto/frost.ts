@@ -9,7 +9,7 @@
  */
 import type { DKG_Secret, FrostPublic, NonceCommitments, Nonces, RNG } from '@noble/curves/abstract/frost.js';
 import { schnorr_FROST, secp256k1, secp256k1_hasher } from '@noble/curves/secp256k1.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { CheaterError, FrostbunkerError, ProtocolError } from '../errors.js';
 import type { FrostIdentifier } from '../protocol/brands.js';
 import { assertBytes, bytesToHex, hexToBytes, invalidInput } from './bytes.js';
@@ -24,7 +24,9 @@ import {
 } from './group-package.js';
 import { evaluatePolynomial, scalarToBytes } from './polynomial.js';
 import { RedactedSecret } from './redact.js';
+import { trAggregate, trCommit, trSignatureShare, type TrCommitment } from './frost-tr.js';
 import { verifySchnorr } from './schnorr.js';
+import { verifySchnorrWasm } from './secp256k1-wasm.js';
 import { decodePoint, encodePoint } from './vss.js';
 
 /** The ciphersuite every frostbunker signature uses (RFC 9591 style name, as ZF and noble spell it). */
@@ -66,6 +68,9 @@ interface NobleGroup {
   signingPub: FrostPublic;
   evenPub: FrostPublic;
   verifyPubs: Map<string, FrostPublic>;
+  /** For the libsecp256k1 path (frost-tr.ts): the even-y group key, 33 bytes, and the original's parity. */
+  evenKey: Uint8Array;
+  keyHasOddY: boolean;
 }
 
 const nobleGroups = new WeakMap<GroupPackage, NobleGroup>();
@@ -91,7 +96,7 @@ function toNobleGroup(checked: GroupPackage): NobleGroup {
     ]),
   );
   const signingPub = { signers, commitments: [commitments[0]], verifyingShares: {} } as FrostPublic;
-  return { pub, signingPub, evenPub, verifyPubs };
+  return { pub, signingPub, evenPub, verifyPubs, evenKey: evenCommitments[0] as Uint8Array, keyHasOddY: oddKey };
 }
 
 /** Validates `group` (cheap for parsed ones) and returns it with its noble forms. */
@@ -333,13 +338,15 @@ export function commit(
   const random = checkedRng(rng, 'rng');
   // RFC 9591 §5.1: "hiding_nonce = nonce_generate(sk_i); binding_nonce = nonce_generate(sk_i)"
   // where nonce_generate hashes 32 fresh random bytes with the share (noble's generateNonce).
-  const generated = frost.commit({ identifier: share.identifier, signingShare: secret }, random);
+  // The same nonce_generate as noble's commit, with libsecp256k1 computing d·G and e·G (frost-tr.ts).
+  const generated = trCommit(secret, random ?? ((n) => randomBytes(n)));
   const commitments: SigningCommitments = Object.freeze({
     identifier: share.identifier,
-    hiding: bytesToHex(generated.commitments.hiding),
-    binding: bytesToHex(generated.commitments.binding),
+    hiding: bytesToHex(generated.hidingCommitment),
+    binding: bytesToHex(generated.bindingCommitment),
   });
-  return { nonces: new SigningNonces(INTERNAL, generated.nonces, commitments), commitments };
+  const nonces = { hiding: generated.hiding, binding: generated.binding } as Nonces;
+  return { nonces: new SigningNonces(INTERNAL, nonces, commitments), commitments };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +429,18 @@ function checkedPackage(pkg: SigningPackage): { pkg: SigningPackage; list: Nonce
   return { pkg: rebuilt, list: checkedPackages.get(rebuilt) as NonceCommitments[] };
 }
 
+/** A checked package's commitments as frost-tr.ts takes them, converted once per package. */
+const trLists = new WeakMap<NonceCommitments[], TrCommitment[]>();
+
+function trList(list: NonceCommitments[]): TrCommitment[] {
+  let converted = trLists.get(list);
+  if (converted === undefined) {
+    converted = list.map((c) => ({ identifier: identifierScalar(c.identifier, 'identifier'), hiding: c.hiding, binding: c.binding }));
+    trLists.set(list, converted);
+  }
+  return converted;
+}
+
 function refuse(message: string): ProtocolError {
   return new ProtocolError('PROTOCOL_INVALID', message);
 }
@@ -476,13 +495,20 @@ export function signShare(
     // string comparison ties it to this group without redoing that work (issue 9).
     if (checked.verifyingShares[share.identifier] !== share.publicShare())
       throw new FrostbunkerError('SHARE_INVALID', 'share: does not belong to this group');
-    const z = frost.signShare(
-      { identifier: share.identifier, signingShare: secret },
-      forms.signingPub,
-      live,
-      list,
-      signing.message,
-    );
+    if (live.hiding.every((b) => b === 0) || live.binding.every((b) => b === 0))
+      throw new FrostbunkerError('NONCE_REUSED', 'nonces: zeroed; commit again for a new session');
+    const z =
+      trSignatureShare({
+        identifier: identifierScalar(share.identifier, 'share.identifier'),
+        secretShare: secret,
+        hiding: live.hiding,
+        binding: live.binding,
+        keyHasOddY: forms.keyHasOddY,
+        evenKey: forms.evenKey,
+        list: trList(list),
+        message: signing.message,
+      }) ??
+      frost.signShare({ identifier: share.identifier, signingShare: secret }, forms.signingPub, live, list, signing.message);
     // @NOTE z_i is not re-verified here (it was, and cost half of a node's signing time, issue 9):
     // the coordinator verifies the aggregate signature and, if it fails, every z_i with full point
     // equality, naming the sender; nothing unverified is ever returned to a client.
@@ -565,19 +591,15 @@ export function aggregateSignature(
       throw new CheaterError(culprits());
     encoded[id] = hexToBytes(hex, 32);
   }
-  let signature: Uint8Array | undefined;
-  try {
-    // Aggregate first, verify the one signature, and only when it fails verify each share (ZF
-    // frost's aggregate-then-verify; RFC 9591 §5.3 leaves share checks to the coordinator's
-    // discretion). `evenPub` is what noble's adjustPublic would produce, computed once per group.
-    signature = frost.aggregate(forms.evenPub, list, signing.message, encoded);
-  } catch {
-    signature = undefined;
-  }
-  // Independent check with the plain BIP-340 verifier every Nostr client uses.
-  const xOnly = hexToBytes(checked.groupKey.slice(2), 32);
-  if (signature !== undefined && verifySchnorr(signature, signing.message, xOnly))
-    return bytesToHex(signature);
+  // Aggregate first, verify the one signature, and only when it fails verify each share (ZF
+  // frost's aggregate-then-verify; RFC 9591 §5.3 leaves share checks to the coordinator's
+  // discretion). The sum is ours (frost-tr.ts); the check is libsecp256k1's BIP-340 verifier, the
+  // reference implementation, independent of both our maths and noble.
+  const signature = trAggregate(forms.evenKey, trList(list), signing.message, ids.map((id) => encoded[id] as Uint8Array));
+  const xOnly = forms.evenKey.subarray(1);
+  // Only the vectors' test seam signs messages that are not 32 bytes; libsecp256k1's verifier takes 32.
+  const verify = signing.message.length === MESSAGE_BYTES ? verifySchnorrWasm : verifySchnorr;
+  if (signature !== undefined && verify(signature, signing.message, xOnly)) return bytesToHex(signature);
   const bad = culprits();
   if (bad.length > 0) throw new CheaterError(bad);
   throw new FrostbunkerError('INTERNAL', 'aggregate: invalid signature, yet every signature share verifies');
