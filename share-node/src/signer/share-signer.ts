@@ -287,8 +287,9 @@ export class ShareSigner {
   /** After policy (and maybe the operator) agreed: a signer answers z_i, a voter its vote. */
   #agreeOneRound(request: SignRequest, nonces: SigningNonces | undefined): FromNodeMessage {
     // The same witness line as round 1's commitment: the node agreed to this event (rate limits
-    // count it), fsynced before any answer.
-    this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    // count it), fsynced before any answer. A signer's next line ('signed', or the refusal) always
+    // follows before it answers, and its fsync makes both durable.
+    this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind }, { sync: nonces === undefined });
     const header = this.#headerV2(request.sessionId);
     if (nonces === undefined) return { ...header, type: 'sign_vote', eventId: request.eventId };
     let signatureShare: string;
