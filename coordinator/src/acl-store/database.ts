@@ -24,6 +24,21 @@ export function openAclDatabase(path: string): AclDatabase {
   return db;
 }
 
+/**
+ * Runs `write` (one transaction) without its own fsync: its WAL frames become durable with the next
+ * synchronous=FULL commit, which fsyncs the WAL up to and including them (WAL frames are written
+ * in order). Only for rows whose loss before that commit is harmless; see ReplayStore.firstSighting.
+ */
+export function withDeferredFsync<T>(db: AclDatabase, write: () => T): T {
+  if (db.inTransaction) return write();
+  db.pragma('synchronous = NORMAL');
+  try {
+    return write();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 function migrate(db: AclDatabase): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {

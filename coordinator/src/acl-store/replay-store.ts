@@ -1,4 +1,4 @@
-import type { AclDatabase } from './database.js';
+import { withDeferredFsync, type AclDatabase } from './database.js';
 
 /** A request seen before the last stop that never got its reply. */
 export interface InterruptedRequest {
@@ -37,14 +37,18 @@ export class ReplayStore {
   /** Records `key` as seen and not yet answered; false when it was already seen inside the window. */
   firstSighting(key: string, replyScheme: string | null = null): boolean {
     const nowSec = this.#nowSec();
-    const fresh = this.#db.transaction(() => {
+    // No fsync of its own (issue 9: one fewer per request): a request that acts (a signature, a
+    // token redeemed, an approval queued) commits its ACL decision or row with synchronous=FULL
+    // right after, which makes this row durable first; a crash before that loses only the
+    // sighting of a request that did nothing yet, so a replay of it is a first attempt.
+    const fresh = withDeferredFsync(this.#db, () => this.#db.transaction(() => {
       const seen = this.#db.prepare<[string], { seen_at_sec: number }>('SELECT seen_at_sec FROM seen_requests WHERE request_key = ?').get(key);
       if (seen && nowSec - seen.seen_at_sec < this.#windowSec) return false;
       this.#db
         .prepare('INSERT OR REPLACE INTO seen_requests (request_key, seen_at_sec, reply_scheme, answered) VALUES (?, ?, ?, 0)')
         .run(key, nowSec, replyScheme);
       return true;
-    })();
+    })());
     // The window bounds the table: prune now and then rather than on every request.
     if (fresh && ++this.#insertsSincePrune >= 256) {
       this.#insertsSincePrune = 0;

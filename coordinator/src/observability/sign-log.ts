@@ -1,5 +1,5 @@
 import { FrostbunkerError, VetoError } from '@frostbunker/shared/errors';
-import type { AclDatabase } from '../acl-store/database.js';
+import { withDeferredFsync, type AclDatabase } from '../acl-store/database.js';
 
 /** How one signing request ended: what the dashboard's activity view shows (metadata only). */
 export interface SignOutcome {
@@ -128,9 +128,13 @@ export class SignLog {
 
   #record(identity: string, event: { kind: number; eventId: string }, durationMs: number, error: unknown): void {
     const failure = error === undefined ? undefined : describeFailure(error);
-    this.#db
-      .prepare('INSERT INTO sign_outcomes (at_sec, identity, kind, event_id, ok, duration_ms, code, node, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(this.#nowSec(), identity, event.kind, event.eventId, failure ? 0 : 1, durationMs, failure?.code ?? null, failure?.node ?? null, failure?.reason ?? null);
+    // Observability, not a record anything depends on: no fsync of its own in front of the reply
+    // (issue 9); the next durable commit (the answered batch, the next decision) carries it.
+    withDeferredFsync(this.#db, () =>
+      this.#db
+        .prepare('INSERT INTO sign_outcomes (at_sec, identity, kind, event_id, ok, duration_ms, code, node, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(this.#nowSec(), identity, event.kind, event.eventId, failure ? 0 : 1, durationMs, failure?.code ?? null, failure?.node ?? null, failure?.reason ?? null),
+    );
   }
 }
 
