@@ -26,7 +26,7 @@ import { evaluatePolynomial, scalarToBytes } from './polynomial.js';
 import { RedactedSecret } from './redact.js';
 import { trAggregate, trCommit, trSignatureShare, type TrCommitment } from './frost-tr.js';
 import { verifySchnorr } from './schnorr.js';
-import { verifySchnorrWasm } from './secp256k1-wasm.js';
+import { isCompressedPoint, verifySchnorrWasm } from './secp256k1-wasm.js';
 import { decodePoint, encodePoint } from './vss.js';
 
 /** The ciphersuite every frostbunker signature uses (RFC 9591 style name, as ZF and noble spell it). */
@@ -373,8 +373,10 @@ function buildSigningPackage(message: Uint8Array, commitments: unknown): Signing
     if (typeof c !== 'object' || c === null) throw invalidInput(title, 'SigningCommitments');
     const { identifier, hiding, binding } = c as Record<string, unknown>;
     identifierScalar(identifier, `${title}.identifier`);
-    decodePoint(hiding, `${title}.hiding`);
-    decodePoint(binding, `${title}.binding`);
+    // RFC 9591 §3.1 DeserializeElement, by libsecp256k1 (issue 9: noble's decompression was a
+    // tenth of a node's signing time); vss.ts decodePoint is the same check in pure JS.
+    assertCompressedPoint(hiding, `${title}.hiding`);
+    assertCompressedPoint(binding, `${title}.binding`);
     // One commitment per signer: RFC 9591 §5.3 sums one share per identifier.
     if (seen.has(identifier as string)) throw invalidInput(`${title}.identifier`, 'no duplicate identifiers');
     seen.add(identifier as string);
@@ -427,6 +429,10 @@ function checkedPackage(pkg: SigningPackage): { pkg: SigningPackage; list: Nonce
   assertBytes(pkg.message, MESSAGE_BYTES, 'pkg.message');
   const rebuilt = buildSigningPackage(pkg.message, pkg.commitments);
   return { pkg: rebuilt, list: checkedPackages.get(rebuilt) as NonceCommitments[] };
+}
+
+function assertCompressedPoint(hex: unknown, title: string): void {
+  if (!isCompressedPoint(hexToBytes(hex, 33, title))) throw invalidInput(title, 'a compressed secp256k1 point');
 }
 
 /** A checked package's commitments as frost-tr.ts takes them, converted once per package. */

@@ -8,6 +8,11 @@
  */
 import * as ecc from 'tiny-secp256k1';
 
+/** True for a 33-byte compressed encoding of a point on the curve (never the identity). */
+export function isCompressedPoint(bytes: Uint8Array): boolean {
+  return bytes.length === 33 && (bytes[0] === 0x02 || bytes[0] === 0x03) && ecc.isPoint(bytes);
+}
+
 /** s·G with libsecp256k1's constant-time generator multiplication (secret scalars allowed). */
 export function baseMultiply(scalar32: Uint8Array): Uint8Array | undefined {
   return ecc.pointFromScalar(scalar32, true) ?? undefined;

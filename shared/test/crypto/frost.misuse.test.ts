@@ -153,6 +153,9 @@ describe('nonce misuse', () => {
     const b = commit(bob);
     expectCode(() => createSigningPackage(eventId, [a.commitments, a.commitments]), 'PROTOCOL_INVALID');
     expectCode(() => createSigningPackage(eventId, [a.commitments, { ...b.commitments, hiding: '02' + '00'.repeat(32) }]), 'PROTOCOL_INVALID');
+    // x ≥ p, an uncompressed prefix, and a valid x-coordinate with the 0x04 prefix: all refused.
+    expectCode(() => createSigningPackage(eventId, [a.commitments, { ...b.commitments, binding: '03' + 'ff'.repeat(32) }]), 'PROTOCOL_INVALID');
+    expectCode(() => createSigningPackage(eventId, [a.commitments, { ...b.commitments, binding: '04' + b.commitments.binding.slice(2) }]), 'PROTOCOL_INVALID');
     expectCode(() => createSigningPackage(eventId.subarray(1), [a.commitments, b.commitments]), 'PROTOCOL_INVALID');
     expectCode(() => createSigningPackage(eventId, []), 'PROTOCOL_INVALID');
   });
