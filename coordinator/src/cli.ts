@@ -13,6 +13,7 @@ import { TokenStore } from './acl-store/token-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ACL_GROUPS, ACL_USAGE, runAclCommand } from './cli-acl.js';
 import { ADMIN_TOKEN_USAGE, runAdminTokenCommand } from './cli-admin.js';
+import { BACKUP_USAGE, runBackupCommand } from './cli-backup.js';
 import { HEALTH_USAGE, runHealthCommand } from './cli-health.js';
 import { acceptNostrConnect } from './cli-connect.js';
 import { DRILL_USAGE, runDrillCommand } from './cli-drill.js';
@@ -39,6 +40,7 @@ ${ACL_USAGE}
 ${ADMIN_TOKEN_USAGE}
 ${DRILL_USAGE}
 ${HEALTH_USAGE}
+${BACKUP_USAGE}
   encryption-key show [--identity name]     the current NIP-4e encryption pubkey and the kept old ones
   encryption-key rotate [--identity name]   make a new encryption key; old keys stay to decrypt old messages
 
@@ -67,6 +69,9 @@ async function main(): Promise<number> {
       nodes: { type: 'string' },
       index: { type: 'string' },
       'node-pubkey': { type: 'string' },
+      // backup / restore (cli-backup.ts)
+      out: { type: 'string' },
+      from: { type: 'string' },
       ...SECRETS_ARG_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -77,6 +82,16 @@ async function main(): Promise<number> {
   if (group === 'health' && !values.help) {
     if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
     return runHealthCommand(resolve(process.env.INIT_CWD ?? process.cwd(), values.data), { json: values.json }, (line) => console.log(line));
+  }
+  if ((group === 'backup' || group === 'restore') && !values.help) {
+    if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');
+    const cwd = process.env.INIT_CWD ?? process.cwd();
+    return runBackupCommand(group, {
+      dir: resolve(cwd, values.data),
+      cwd,
+      ...(values.out === undefined ? {} : { out: values.out }),
+      ...(values.from === undefined ? {} : { from: values.from }),
+    }, (line) => console.log(line));
   }
   if (group === 'admin-token' && !values.help) {
     if (!values.data) throw new ConfigError('--data', 'required: the coordinator data directory');

@@ -71,6 +71,14 @@ export interface DrillReport {
   notes: string[];
 }
 
+/**
+ * What a committed drill tells the operator about backups (RELIABILITY.md 2.5, G20; CloudHSM:
+ * restoring a backup brings the old keys back). Only share-node backups hold shares.
+ */
+export function backupNote(newEpoch: number): string {
+  return `backups taken before epoch ${newEpoch}: those of share-node data directories hold old shares (destroy them); coordinator backups (frostbunker backup) hold no share`;
+}
+
 /** The readable summary written next to the JSON report. */
 export function formatDrillReport(report: DrillReport): string {
   const lines = [

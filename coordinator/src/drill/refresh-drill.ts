@@ -28,7 +28,7 @@ import {
 } from '@frostbunker/shared/protocol';
 import type { ReceivedMessage, Transport } from '@frostbunker/shared/transport';
 import type { ShareNodeMember, SigningIdentity } from '../signing/identity.js';
-import { timedStep, type DrillReport, type DrillStep } from './drill-report.js';
+import { backupNote, timedStep, type DrillReport, type DrillStep } from './drill-report.js';
 import type { DrillState, DrillStateStore } from './drill-state.js';
 
 export interface RefreshDrillOptions {
@@ -282,7 +282,7 @@ export class RefreshDrill {
         : `acknowledged destroyed by ${report.acknowledged.join(', ') || 'none'}; pending on ${report.notAcknowledged.join(', ')} (re-run the drill to finish them)`;
       report.notes.push(
         'the running coordinator put the new epoch in service when config.json changed (or send it SIGHUP); a stopped one reads it at start',
-        `backups of share-node data directories taken before epoch ${this.#identity.epoch} hold old shares: destroy them`,
+        backupNote(this.#identity.epoch),
         'a node that kept its old share cannot mix it with new ones, but k old shares still make the old key: a suspected leak of k old shares needs a new npub',
       );
     }
