@@ -19,6 +19,8 @@ export const coordinatorConfigSchema = z.strictObject({
   relays: z.array(relayUrlSchema).min(1),
   roundTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
   pingIntervalMs: z.number().int().min(100).max(60_000).default(2_000),
+  /** Subscription probe per relay (RELIABILITY.md G3); 0 turns it off. */
+  relayProbeIntervalMs: z.union([z.literal(0), z.number().int().min(1_000).max(300_000)]).default(10_000),
   /** How long a request that needs an operator's approval waits before it fails (auth_url). */
   approvalTimeoutSec: z.number().int().min(5).max(3_600).default(120),
   /** The admin API / dashboard: loopback by default; port 0 picks a free one. */
@@ -62,6 +64,7 @@ export interface CoordinatorConfig {
   relays: string[];
   roundTimeoutMs: number;
   pingIntervalMs: number;
+  relayProbeIntervalMs: number;
   approvalTimeoutSec: number;
   admin: { host: string; port: number; publicUrl?: string; allowNonLoopback: boolean };
   coordinatorSecretKey: string;
@@ -89,6 +92,7 @@ export async function loadCoordinatorConfig(dir: string, access: SecretsAccess):
     relays: config.relays,
     roundTimeoutMs: config.roundTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,
+    relayProbeIntervalMs: config.relayProbeIntervalMs,
     approvalTimeoutSec: config.approvalTimeoutSec,
     admin: config.admin,
     coordinatorSecretKey: secrets.coordinatorSecretKey,

@@ -1,12 +1,12 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
+import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import { startLocalRelay } from '../src/relay/index.js';
 import { RelayPool } from '../../shared/src/transport/index.js';
 import type { NostrEvent } from '../../shared/src/nostr/event.js';
-import { KIND_FROSTBUNKER_NODE } from '../../shared/src/nostr/kinds.js';
+import { KIND_FROSTBUNKER_NODE, KIND_NIP46 } from '../../shared/src/nostr/kinds.js';
 import { initEventSigner } from '../../shared/src/nostr/event-signer.js';
 import { sleep, waitFor } from '../../shared/test/transport/conformance.js';
-import { freePort, startHostileRelay } from './helpers/raw-client.js';
+import { freePort, openRawClient, startHostileRelay } from './helpers/raw-client.js';
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
@@ -14,6 +14,7 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 beforeAll(() => initEventSigner());
 const signed = (content: string) =>
   finalizeEvent({ kind: KIND_FROSTBUNKER_NODE, content, tags: [], created_at: nowSec() }, generateSecretKey());
+const PROBE_TAG = 'frostbunker-probe';
 
 describe('RelayPool', { timeout: 15_000 }, () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -95,6 +96,83 @@ describe('RelayPool', { timeout: 15_000 }, () => {
       rejected: [{ url: relay.url, reason: 'invalid: id is wrong' }],
     });
     expect(pool.health()[0]?.lastRejection).toBe('invalid: id is wrong');
+  });
+
+  it('catches an event published after a relay restart but before its own resubscription (the relay retains ephemeral events)', async () => {
+    const first = await startLocalRelay();
+    const port = first.port;
+    // A slow first retry, so the publish below lands in the gap for certain.
+    const pool = later(new RelayPool({ urls: [first.url], backoffMs: { initial: 1_000, max: 1_000 }, probeIntervalMs: 0 }));
+    const me = getPublicKey(generateSecretKey());
+    const received: string[] = [];
+    pool.subscribe(() => [{ kinds: [KIND_NIP46], '#p': [me], since: nowSec() - 60 }], (event) => received.push(event.content));
+    await waitFor('subscribed', () => pool.health()[0]?.liveSubscriptions === 1);
+    await first.close();
+    const relay = later(await startLocalRelay({ port }));
+    const publisher = later(await openRawClient(relay.url));
+    const gap = finalizeEvent({ kind: KIND_NIP46, content: 'sent in the gap', tags: [['p', me]], created_at: nowSec() }, generateSecretKey());
+    publisher.send(['EVENT', gap]);
+    await publisher.next((frame) => frame[0] === 'OK' && frame[1] === gap.id);
+    expect(pool.health()[0]?.connected).toBe(false);
+    await waitFor('resubscribed and caught up', () => received.length === 1, 5_000);
+    expect(received).toEqual(['sent in the gap']);
+  });
+
+  it('marks a relay that stops delivering as degraded, reconnects, and clears it once a probe comes back', async () => {
+    const hostile = later(await startHostileRelay({ deafFirstConnection: true }));
+    const logs: string[] = [];
+    const pool = later(
+      new RelayPool({
+        urls: [hostile.url],
+        backoffMs: { initial: 100, max: 400 },
+        probeIntervalMs: 300,
+        logger: (_level, msg) => logs.push(msg),
+      }),
+    );
+    const me = getPublicKey(generateSecretKey());
+    const received: NostrEvent[] = [];
+    pool.subscribe([{ kinds: [KIND_NIP46], '#p': [me] }], (event) => received.push(event));
+    await waitFor('degraded', () => pool.health()[0]?.degraded === true, 3_000);
+    expect(pool.health()[0]?.probeMisses).toBe(1);
+    await waitFor('delivering again', () => {
+      const health = pool.health()[0];
+      return health?.degraded === false && health.reconnects === 1 && health.liveSubscriptions === 1;
+    }, 3_000);
+    expect(logs).toEqual(expect.arrayContaining(['relay subscription probe missed; reconnecting', 'relay subscriptions live', 'relay delivers again (subscription probe answered)']));
+    const event = signed('after the reconnect');
+    hostile.inject(event);
+    await waitFor('event', () => received.length === 1);
+    // Probes never reach the subscriber, and a healthy relay accrues no further misses.
+    await sleep(700);
+    expect(received.map((e) => e.id)).toEqual([event.id]);
+    expect(pool.health()[0]).toMatchObject({ degraded: false, probeMisses: 1, reconnects: 1 });
+  });
+
+  it('does not count a probe the relay refuses as a miss, and drops foreign probes before any handler', async () => {
+    const refuseProbes = {
+      beforeHandleEvent: (event: { tags: string[][] }) =>
+        event.tags.some((t) => t[0] === PROBE_TAG) ? { canHandle: false, message: 'blocked: no probes here' } : { canHandle: true },
+    };
+    const relay = later(await startLocalRelay({ plugins: [refuseProbes] }));
+    const pool = later(new RelayPool({ urls: [relay.url], probeIntervalMs: 200 }));
+    const me = getPublicKey(generateSecretKey());
+    const received: string[] = [];
+    pool.subscribe([{ kinds: [KIND_NIP46], '#p': [me] }], (event) => received.push(event.content));
+    await waitFor('subscribed', () => pool.health()[0]?.liveSubscriptions === 1);
+    await sleep(900);
+    expect(pool.health()[0]).toMatchObject({ degraded: false, probeMisses: 0, reconnects: 0, lastRejection: 'blocked: no probes here' });
+    const hostile = later(await startHostileRelay());
+    const other = later(new RelayPool({ urls: [hostile.url], probeIntervalMs: 0 }));
+    const seen: string[] = [];
+    other.subscribe([{ kinds: [KIND_NIP46] }], (event) => seen.push(event.content));
+    await waitFor('subscribed', () => other.health()[0]?.liveSubscriptions === 1);
+    const foreign = finalizeEvent({ kind: KIND_NIP46, content: 'probe of another process', tags: [[PROBE_TAG, '00']], created_at: nowSec() }, generateSecretKey());
+    const real = finalizeEvent({ kind: KIND_NIP46, content: 'real', tags: [], created_at: nowSec() }, generateSecretKey());
+    hostile.inject(foreign);
+    hostile.inject(real);
+    await waitFor('real event', () => seen.length === 1);
+    expect(seen).toEqual(['real']);
+    expect(other.counters()).toMatchObject({ invalidSignature: 0, duplicateEvent: 0 });
   });
 
   it('close() rejects pending work and stops reconnecting', async () => {

@@ -77,7 +77,7 @@ describe('startLocalRelay', () => {
     expect(ok[2]).toBe(false);
   });
 
-  it('forwards ephemeral events to live subscribers without storing them', async () => {
+  it('forwards ephemeral events to live subscribers and serves them to a later REQ while retained, but not to limit 0', async () => {
     const relay = track(await startLocalRelay());
     const subscriber = track(await openRawClient(relay.url));
     const publisher = track(await openRawClient(relay.url));
@@ -88,6 +88,40 @@ describe('startLocalRelay', () => {
     await publisher.next(isOk(event.id));
     expect(await subscriber.next((f) => f[0] === 'EVENT')).toEqual(['EVENT', 'live', wire(event)]);
 
+    const late = track(await openRawClient(relay.url));
+    late.send(['REQ', 'late', { kinds: [KIND_EPHEMERAL_TEST], since: event.created_at }]);
+    await late.next(isEose('late'));
+    expect(late.frames).toEqual([['EVENT', 'late', wire(event)], ['EOSE', 'late']]);
+    // NIP-01: limit 0 asks for no stored events (nostr-tools' BunkerSigner subscribes this way).
+    late.send(['REQ', 'live-only', { kinds: [KIND_EPHEMERAL_TEST], limit: 0 }]);
+    await late.next(isEose('live-only'));
+    expect(late.frames.filter((f) => f[1] === 'live-only')).toEqual([['EOSE', 'live-only']]);
+  });
+
+  it('answers a retained ephemeral event sent again as a duplicate and does not forward it twice', async () => {
+    const relay = track(await startLocalRelay());
+    const subscriber = track(await openRawClient(relay.url));
+    const publisher = track(await openRawClient(relay.url));
+    subscriber.send(['REQ', 'live', { kinds: [KIND_EPHEMERAL_TEST] }]);
+    await subscriber.next(isEose('live'));
+    const event = sign(KIND_EPHEMERAL_TEST, 'once');
+    publisher.send(['EVENT', event]);
+    await publisher.next(isOk(event.id));
+    publisher.frames.length = 0;
+    publisher.send(['EVENT', event]);
+    expect(await publisher.next(isOk(event.id))).toEqual(['OK', event.id, true, 'duplicate: already have this event']);
+    const marker = sign(KIND_EPHEMERAL_TEST, 'marker');
+    publisher.send(['EVENT', marker]);
+    await subscriber.next((f) => f[0] === 'EVENT' && (f[2] as { id: string }).id === marker.id);
+    expect(subscriber.frames.filter((f) => f[0] === 'EVENT').map((f) => (f[2] as { id: string }).id)).toEqual([event.id, marker.id]);
+  });
+
+  it('forwards ephemeral events to live subscribers only when retention is off', async () => {
+    const relay = track(await startLocalRelay({ ephemeralRetention: false }));
+    const publisher = track(await openRawClient(relay.url));
+    const event = sign(KIND_EPHEMERAL_TEST, 'not kept');
+    publisher.send(['EVENT', event]);
+    await publisher.next(isOk(event.id));
     const late = track(await openRawClient(relay.url));
     late.send(['REQ', 'late', { kinds: [KIND_EPHEMERAL_TEST] }]);
     await late.next(isEose('late'));

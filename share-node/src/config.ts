@@ -31,6 +31,8 @@ export const shareNodeConfigSchema = z.strictObject({
    * 10044 (or 4454/4455) for, so a compromised coordinator cannot redirect encrypted traffic.
    */
   encryptionPubkeys: z.array(xOnlyPubkeySchema).max(64).default([]),
+  /** Subscription probe per relay (RELIABILITY.md G3); 0 turns it off. */
+  relayProbeIntervalMs: z.union([z.literal(0), z.number().int().min(1_000).max(300_000)]).default(10_000),
 });
 
 /** `<data>/secrets.json` (0600): the share and the node identity key. */
@@ -50,6 +52,7 @@ export interface ShareNodeConfig {
   epoch: number;
   members: GroupMember[];
   encryptionPubkeys: XOnlyPubkey[];
+  relayProbeIntervalMs: number;
   nodeSecretKey: string;
   /** Verified against the group package on load (SigningShare.fromHex). */
   share: SigningShare;
@@ -82,6 +85,7 @@ export async function loadShareNodeConfig(dir: string, access: SecretsAccess): P
     epoch: config.epoch,
     members: config.members,
     encryptionPubkeys: config.encryptionPubkeys,
+    relayProbeIntervalMs: config.relayProbeIntervalMs,
     nodeSecretKey: secrets.nodeSecretKey,
     share,
   };

@@ -36,8 +36,10 @@ export class ChaosRelay {
   /** Each client's live subscriptions, so `inject` can deliver as a relay would. */
   readonly #subscriptions = new Map<WebSocket, Map<string, Filter[]>>();
   #faults: Fault[] = [];
+  /** Client connections whose subscriptions no longer get events (`blackhole`). */
+  readonly #blackholed = new Set<WebSocket>();
   /** Frames seen and what the nemesis did with them (printed as figures). */
-  readonly stats = { events: 0, dropped: 0, duplicated: 0, delayed: 0, kills: 0, connections: 0 };
+  readonly stats = { events: 0, dropped: 0, duplicated: 0, delayed: 0, kills: 0, connections: 0, blackholed: 0 };
 
   private constructor(readonly seed: number) {}
 
@@ -72,6 +74,24 @@ export class ChaosRelay {
   }
 
   /**
+   * Silent subscription death (RELIABILITY.md G3): every client connection open now that has a REQ
+   * whose `#p` filter names `subscriberPubkey` stops getting events, while its socket stays open,
+   * its REQs are still answered with EOSE and its publishes still go through. A new connection from
+   * the same client is not affected, as with a relay that lost one connection's subscription state.
+   * Returns how many connections it hit.
+   */
+  blackhole(scope: { subscriberPubkey: string }): number {
+    let hit = 0;
+    for (const [socket, subscriptions] of this.#subscriptions) {
+      const named = [...subscriptions.values()].some((filters) => filters.some((filter) => filter['#p']?.includes(scope.subscriberPubkey) === true));
+      if (!named || this.#blackholed.has(socket)) continue;
+      this.#blackholed.add(socket);
+      hit++;
+    }
+    return hit;
+  }
+
+  /**
    * Delivers `event` to every client subscription it matches, as a malicious relay can: it skips
    * the relay's own id and signature checks (forged events reach the subscribers). Returns how
    * many subscriptions got it.
@@ -80,7 +100,7 @@ export class ChaosRelay {
     let delivered = 0;
     for (const [socket, subscriptions] of this.#subscriptions) {
       for (const [subscriptionId, filters] of subscriptions) {
-        if (!matchFilters(filters, event) || socket.readyState !== WebSocket.OPEN) continue;
+        if (!matchFilters(filters, event) || socket.readyState !== WebSocket.OPEN || this.#blackholed.has(socket)) continue;
         socket.send(JSON.stringify(['EVENT', subscriptionId, event]));
         delivered++;
       }
@@ -88,9 +108,10 @@ export class ChaosRelay {
     return delivered;
   }
 
-  /** Removes every fault: a healthy relay again. */
+  /** Removes every fault, blackholes included: a healthy relay again. */
   heal(): this {
     this.#faults = [];
+    this.#blackholed.clear();
     return this;
   }
 
@@ -103,6 +124,7 @@ export class ChaosRelay {
     for (const socket of this.#sockets) socket.terminate();
     this.#sockets.clear();
     this.#subscriptions.clear();
+    this.#blackholed.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.#inner?.close();
     this.#inner = undefined;
@@ -161,9 +183,17 @@ export class ChaosRelay {
       trackSubscription(frame, subscriptions);
       this.#forward(frame, 'up', toUpstream);
     });
-    upstream.on('message', (data: RawData) => this.#forward(text(data), 'down', toClient));
+    upstream.on('message', (data: RawData) => {
+      const frame = text(data);
+      if (this.#blackholed.has(client) && frame.startsWith('["EVENT"')) {
+        this.stats.blackholed++;
+        return;
+      }
+      this.#forward(frame, 'down', toClient);
+    });
     const closeBoth = () => {
       this.#subscriptions.delete(client);
+      this.#blackholed.delete(client);
       this.#sockets.delete(client);
       this.#sockets.delete(upstream);
       client.terminate();

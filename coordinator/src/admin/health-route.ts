@@ -17,7 +17,9 @@ export const healthView = z.object({
   identities: z.array(
     z.object({ name: z.string(), userPubkey: z.string(), epoch: z.number(), threshold: z.number(), quorumAvailable: z.boolean(), nodes: z.array(nodeView) }),
   ),
-  relays: z.array(z.object({ url: z.string(), connected: z.boolean(), reconnects: z.number(), lastError: z.string().nullable(), liveSubscriptions: z.number() })),
+  relays: z.array(
+    z.object({ url: z.string(), connected: z.boolean(), reconnects: z.number(), lastError: z.string().nullable(), liveSubscriptions: z.number(), degraded: z.boolean(), probeMisses: z.number() }),
+  ),
   database: z.object({ ok: z.boolean(), error: z.string().optional() }),
   problems: z.array(z.string()),
 });

@@ -15,7 +15,7 @@ export interface IdentityHealth {
 export interface HealthReport {
   ok: boolean;
   identities: IdentityHealth[];
-  relays: Pick<RelayHealth, 'url' | 'connected' | 'reconnects' | 'lastError' | 'liveSubscriptions'>[];
+  relays: Pick<RelayHealth, 'url' | 'connected' | 'reconnects' | 'lastError' | 'liveSubscriptions' | 'degraded' | 'probeMisses'>[];
   database: { ok: boolean; error?: string };
   /** Plain sentences for whatever is wrong. */
   problems: string[];
@@ -51,11 +51,24 @@ export function buildHealthReport(parts: { identities: IdentityHealth[]; relays:
       );
     }
   }
-  const relays = parts.relays.map(({ url, connected, reconnects, lastError, liveSubscriptions }) => ({ url, connected, reconnects, lastError, liveSubscriptions }));
-  const down = relays.filter((r) => !r.connected).map((r) => r.url);
+  const relays = parts.relays.map(({ url, connected, reconnects, lastError, liveSubscriptions, degraded, probeMisses }) => ({
+    url,
+    connected,
+    reconnects,
+    lastError,
+    liveSubscriptions,
+    degraded,
+    probeMisses,
+  }));
+  // Degraded (RELIABILITY.md G3): a probe went unanswered, so the socket is being replaced and the
+  // relay counts as not delivering until a probe comes back, whether or not it is connected now.
+  const degraded = relays.filter((r) => r.degraded).map((r) => r.url);
+  const down = relays.filter((r) => !r.connected && !r.degraded).map((r) => r.url);
   if (down.length === relays.length) problems.push(`no relay connected (${down.join(', ')})`);
   else if (down.length > 0) problems.push(`relay down: ${down.join(', ')} (still signing through the others)`);
+  if (degraded.length > 0) problems.push(`relay degraded: ${degraded.join(', ')} (a subscription probe went unanswered; resubscribing)`);
   if (!parts.database.ok) problems.push(`database: ${parts.database.error}`);
-  const ok = parts.identities.every((i) => i.quorumAvailable) && down.length < relays.length && parts.database.ok;
+  const delivering = relays.length - down.length - degraded.length;
+  const ok = parts.identities.every((i) => i.quorumAvailable) && delivering > 0 && parts.database.ok;
   return { ok, identities: parts.identities, relays, database: parts.database, problems };
 }

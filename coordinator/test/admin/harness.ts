@@ -48,7 +48,7 @@ export function setupAdmin(overrides: Partial<AdminDeps> = {}, options: { failpo
       health: () =>
         buildHealthReport({
           identities: [{ ...IDENTITY, epoch: 0, threshold: 2, quorumAvailable: true, nodes: [1, 2].map((i) => ({ label: `node-${i}`, online: true, frozen: false, lastSeenMsAgo: 10, latencyMs: 5, epoch: 0 })) }],
-          relays: [{ url: RELAY, connected: true, lastConnectedAtMs: 0, lastError: null, reconnects: 0, liveSubscriptions: 1, lastRejection: null }],
+          relays: [{ url: RELAY, connected: true, lastConnectedAtMs: 0, lastError: null, reconnects: 0, liveSubscriptions: 1, lastRejection: null, degraded: false, probeMisses: 0 }],
           database: checkDatabase(db),
         }),
       metrics: () => '# HELP frostbunker_up 1\n',

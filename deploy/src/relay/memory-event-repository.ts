@@ -1,23 +1,27 @@
 import { EventRepository, EventType, EventUtils, type Event, type EventRepositoryUpsertResult, type Filter } from '@nostr-relay/common';
 import { matchFilter, type Filter as NostrToolsFilter } from 'nostr-tools/filter';
+import type { EphemeralRetention } from './ephemeral-retention.js';
 
 const DEFAULT_MAX_EVENTS = 10_000;
 
 /**
  * Bounded in-memory `EventRepository` for the test relay. NIP-01 storage rules: regular events by
  * id, replaceable ones by (kind, pubkey), addressable ones by (kind, pubkey, d); ephemeral events
- * never reach it (`@nostr-relay/core` broadcasts them without calling `upsert`). The oldest events
- * are evicted beyond `maxEvents`.
+ * never reach `upsert` (`@nostr-relay/core` broadcasts them without calling it), but `find` also
+ * serves those the `ephemeral` retention still holds. The oldest events are evicted beyond
+ * `maxEvents`.
  */
 export class MemoryEventRepository extends EventRepository {
   readonly #events = new Map<string, Event>();
   /** Replaceable address → id of the event currently stored for it. */
   readonly #latestByAddress = new Map<string, string>();
   readonly #maxEvents: number;
+  readonly #ephemeral: EphemeralRetention | undefined;
 
-  constructor(maxEvents = DEFAULT_MAX_EVENTS) {
+  constructor(maxEvents = DEFAULT_MAX_EVENTS, ephemeral?: EphemeralRetention) {
     super();
     this.#maxEvents = maxEvents;
+    this.#ephemeral = ephemeral;
   }
 
   get size(): number {
@@ -54,6 +58,7 @@ export class MemoryEventRepository extends EventRepository {
     for (const event of this.#events.values()) {
       if (matchFilter(nostrToolsFilter, event)) matches.push(event);
     }
+    if (this.#ephemeral !== undefined) matches.push(...this.#ephemeral.matching(nostrToolsFilter));
     matches.sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id));
     return filter.limit === undefined ? matches : matches.slice(0, filter.limit);
   }

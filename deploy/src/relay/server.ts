@@ -11,6 +11,7 @@ import {
 import { Validator } from '@nostr-relay/validator';
 import { matchFilters, type Filter as NostrToolsFilter } from 'nostr-tools/filter';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { DEFAULT_EPHEMERAL_RETENTION, EphemeralRetention } from './ephemeral-retention.js';
 import { useFastSignatureCheck } from './fast-signature-check.js';
 import { MemoryEventRepository, toNostrToolsFilter } from './memory-event-repository.js';
 
@@ -28,6 +29,11 @@ export interface LocalRelayOptions {
   logger?: RelayLogger;
   /** Stored (non-ephemeral) events kept in memory. Default 10,000. */
   maxStoredEvents?: number;
+  /**
+   * How long, and how many, forwarded ephemeral events stay servable to later REQs (see
+   * `EphemeralRetention`); `false` forwards them to live subscribers only. Default 120 s, 10,000.
+   */
+  ephemeralRetention?: { retentionSec: number; maxEvents: number } | false;
   /** Largest inbound WebSocket frame. Default 256 KiB. */
   maxFrameBytes?: number;
   /** Extra `@nostr-relay/core` plugins (e.g. strfry-like time rules for chaos tests). */
@@ -56,8 +62,8 @@ export function isLoopbackHost(host: string): boolean {
  * Starts the embedded Nostr relay used by the lab and tests: `@nostr-relay/core` with
  * `@nostr-relay/validator` and a bounded in-memory repository, inside a `ws` server (INTEROP.md
  * "Local relay for tests"). It verifies ids and signatures (`OK false` otherwise; signatures
- * through libsecp256k1 in WebAssembly, `fast-signature-check.ts`) and forwards ephemeral kinds
- * without storing them.
+ * through libsecp256k1 in WebAssembly, `fast-signature-check.ts`), forwards ephemeral kinds and
+ * keeps them servable for a bounded time (`EphemeralRetention`, like strfry).
  *
  * @example
  * const relay = await startLocalRelay();
@@ -73,15 +79,19 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`invalid port ${port}`);
   await useFastSignatureCheck();
 
-  const relay = new NostrRelay(new MemoryEventRepository(options.maxStoredEvents), {
+  const retention =
+    options.ephemeralRetention === false ? undefined : new EphemeralRetention(options.ephemeralRetention ?? DEFAULT_EPHEMERAL_RETENTION);
+  const relay = new NostrRelay(new MemoryEventRepository(options.maxStoredEvents, retention), {
     logger: adaptLogger(log),
     logLevel: LogLevel.DEBUG,
     // Quirk: the result cache is keyed by event id only, so a forged event sent first would pin
-    // `OK false` on the genuine one, and a re-sent ephemeral event would not be forwarded again.
+    // `OK false` on the genuine one (retained duplicates are answered by EphemeralRetention, after
+    // the genuine event passed every check).
     eventHandlingResultCacheTtl: 0,
     filterResultCacheTtl: 0,
     maxSubscriptionsPerClient: MAX_SUBSCRIPTIONS_PER_CLIENT,
   });
+  if (retention !== undefined) relay.register(retention);
   for (const plugin of options.plugins ?? []) relay.register(plugin);
   const validator = new Validator();
 
@@ -109,6 +119,7 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
         for (const socket of server.clients) socket.terminate();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await relay.destroy();
+        retention?.clear();
         log('info', 'relay closed', { url });
       })();
       return closing;

@@ -75,18 +75,25 @@ export interface HostileRelay {
 export interface HostileRelayOptions {
   /** Answer the first REQ of each connection with `CLOSED` and this reason instead of EOSE. */
   closeFirstReqWith?: string;
+  /** The first connection's subscriptions get EOSE but never an event (a silently dead subscription). */
+  deafFirstConnection?: boolean;
 }
 
 export async function startHostileRelay(options: HostileRelayOptions = {}): Promise<HostileRelay> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const subscriptions = new Map<WebSocket, Set<string>>();
+  const deaf = new Set<WebSocket>();
   const inject = (event: unknown): void => {
     for (const [socket, ids] of subscriptions) {
+      if (deaf.has(socket)) continue;
       for (const id of ids) socket.send(JSON.stringify(['EVENT', id, event]));
     }
   };
+  let connections = 0;
   server.on('connection', (socket) => {
+    connections += 1;
+    if (connections === 1 && options.deafFirstConnection === true) deaf.add(socket);
     subscriptions.set(socket, new Set());
     let reqCount = 0;
     socket.on('close', () => subscriptions.delete(socket));

@@ -17,6 +17,7 @@ export {
   type WebSocketConstructor,
 } from './relay-pool.js';
 export { RelayTransport, type RelayTransportOptions } from './relay.js';
+export { ReplyRedelivery, type ReplyRedeliveryOptions } from './reply-redelivery.js';
 export {
   createMemoryNetwork,
   type MemoryFault,

@@ -60,6 +60,8 @@ export class RelayConnection {
   #reconnectTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
   #awaitingPong = false;
+  /** Why we dropped the socket ourselves, for the log and `lastError` of its close. */
+  #dropReason: string | null = null;
 
   constructor(options: RelayConnectionOptions) {
     this.url = options.url;
@@ -96,6 +98,17 @@ export class RelayConnection {
       this.#lastError = errorMessage(error);
       return false;
     }
+  }
+
+  /**
+   * Drops the current socket so it is replaced by a fresh one (after the usual backoff): for a
+   * connection that is open but no longer delivers (a silently dead subscription).
+   */
+  reconnect(reason: string): void {
+    const socket = this.#socket;
+    if (this.#closed || socket === null || !this.#connected) return;
+    this.#dropReason = reason;
+    socket.terminate();
   }
 
   /** Stops for good: no reconnect, timers cleared, socket terminated. Resolves once it is closed. */
@@ -173,8 +186,10 @@ export class RelayConnection {
       this.#stopPing();
       const wasConnected = this.#connected;
       this.#connected = false;
+      const dropReason = this.#dropReason;
+      this.#dropReason = null;
       if (wasConnected) {
-        const why = reason.length > 0 ? reason.toString('utf8').slice(0, 200) : `close code ${code}`;
+        const why = dropReason ?? (reason.length > 0 ? reason.toString('utf8').slice(0, 200) : `close code ${code}`);
         this.#lastError = `disconnected: ${why}`;
         logger('warn', 'relay disconnected', { url, code, reason: why });
         this.#options.onClose(this);

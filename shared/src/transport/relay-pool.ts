@@ -11,6 +11,7 @@ import {
   type RelayConnectionHealth,
   type WebSocketConstructor,
 } from './relay-connection.js';
+import { isProbeEvent, SubscriptionProbe } from './subscription-probe.js';
 
 export type { BackoffMs, WebSocketConstructor } from './relay-connection.js';
 export { PublishError, type PublishRejection, type PublishResult } from './publish-tracker.js';
@@ -26,12 +27,23 @@ export interface RelayPoolOptions {
    * kind 24133 being ephemeral), which §4's 1 s → 8 s cannot give after a few failed attempts.
    */
   backoffMs?: BackoffMs;
-  /** How long `publish` waits for a relay to connect and answer `OK`. Default 5 s. */
+  /**
+   * How long `publish` waits for a relay to connect and answer `OK`. Default 15 s: a reply finished
+   * while the only relay restarts must outlive the outage plus the reconnect backoff, or the client
+   * hears nothing; strfry still accepts an ephemeral event up to 60 s old.
+   */
   publishTimeoutMs?: number;
   /** WebSocket handshake timeout. Default 5 s. */
   connectTimeoutMs?: number;
   /** Dead-socket ping interval (a missing pong by the next tick terminates); 0 disables. Default 20 s. */
   pingIntervalMs?: number;
+  /**
+   * Subscription probe (RELIABILITY.md §2.3 "Silent subscription death"): this often, each live
+   * subscription gets an ephemeral event matching its filters, signed by a throw-away key, on each
+   * relay; one that has not come back by the next round marks the relay degraded and reconnects it.
+   * 0 disables. Default 10 s (RELIABILITY.md §4), so a dead subscription is found within 20 s.
+   */
+  probeIntervalMs?: number;
   /** Largest inbound frame accepted. Default 1 MiB. */
   maxFrameBytes?: number;
   /** Cap on concurrent subscriptions. Default 64. */
@@ -58,6 +70,10 @@ export interface RelayHealth extends RelayConnectionHealth {
   liveSubscriptions: number;
   /** Latest `OK false` or `CLOSED` reason from this relay. */
   lastRejection: string | null;
+  /** A subscription probe went unanswered and no later probe has come back yet. */
+  degraded: boolean;
+  /** Subscription probes this relay accepted but never delivered, since start. */
+  probeMisses: number;
 }
 
 /** Why an event from a relay was dropped before reaching the subscriber. */
@@ -106,9 +122,10 @@ interface ConnectWaiter {
 
 const DEFAULTS = {
   backoffMs: { initial: 500, max: 2_000 },
-  publishTimeoutMs: 5_000,
+  publishTimeoutMs: 15_000,
   connectTimeoutMs: 5_000,
   pingIntervalMs: 20_000,
+  probeIntervalMs: 10_000,
   maxFrameBytes: 1024 * 1024,
   maxSubscriptions: 64,
   maxPendingPublishes: 1_024,
@@ -119,7 +136,8 @@ const DEFAULTS = {
 /**
  * Our own Nostr relay client over `ws`: one self-healing connection per URL (connects at
  * construction, retries forever with backoff, re-sends every active REQ after a reconnect),
- * cross-relay dedupe, signature verification, and `OK`-aware publishing. Everything it holds is
+ * cross-relay dedupe, signature verification, `OK`-aware publishing, and a subscription probe that
+ * replaces a socket that stopped delivering (`subscription-probe.ts`). Everything it holds is
  * bounded. nostr-tools' SimplePool is not used: RELIABILITY.md finding 2.
  *
  * @example
@@ -140,6 +158,12 @@ export class RelayPool {
   readonly #backoffMs: BackoffMs;
   readonly #maxSubscriptions: number;
   readonly #counters: RelayPoolCounters = { invalidSignature: 0, malformedEvent: 0, duplicateEvent: 0, badFrame: 0 };
+  readonly #nowMs: () => number;
+  /** Relays whose subscriptions are not all confirmed since the socket opened, with the open time. */
+  readonly #resubscribing = new Map<string, number>();
+  readonly #probe: SubscriptionProbe;
+  /** When a relay connection last dropped or came back (`recentlyChurned`). */
+  #lastChurnAtMs = Number.NEGATIVE_INFINITY;
   #nextSubscriptionNumber = 0;
   #closePromise: Promise<void> | null = null;
 
@@ -162,7 +186,12 @@ export class RelayPool {
     });
     this.#verify = options.verify ?? verifyEvent;
     const nowMs = options.nowMs ?? Date.now;
+    this.#nowMs = nowMs;
     this.#seen = new BoundedTtlSet({ ...(options.seenCache ?? DEFAULTS.seenCache), nowMs });
+    const probeIntervalMs = options.probeIntervalMs ?? DEFAULTS.probeIntervalMs;
+    if (!(probeIntervalMs >= 0) || !Number.isFinite(probeIntervalMs)) {
+      throw new ConfigError('probeIntervalMs', 'expected 0 (off) or a positive number');
+    }
 
     this.#connections = urls.map(
       (url) =>
@@ -185,6 +214,18 @@ export class RelayPool {
           onClose: (connection) => this.#onClose(connection),
         }),
     );
+    this.#probe = new SubscriptionProbe({
+      intervalMs: probeIntervalMs,
+      connections: this.#connections,
+      liveSubscriptions: (url) => [...this.#subscriptions.values()].filter((subscription) => subscription.live.has(url)),
+      onRefused: (url, reason) => this.#lastRejection.set(url, reason),
+      logger: this.#logger,
+      nowMs,
+    });
+    if (probeIntervalMs > 0) {
+      assertEventSignerReady();
+      this.#probe.start();
+    }
     for (const connection of this.#connections) connection.start();
   }
 
@@ -237,12 +278,23 @@ export class RelayPool {
         ...connection.health(),
         liveSubscriptions,
         lastRejection: this.#lastRejection.get(connection.url) ?? null,
+        degraded: this.#probe.isDegraded(connection.url),
+        probeMisses: this.#probe.misses(connection.url),
       };
     });
   }
 
   counters(): Readonly<RelayPoolCounters> {
     return { ...this.#counters };
+  }
+
+  /**
+   * True if a relay connection dropped, or came back after a drop, within the last `withinMs`: the
+   * window in which peers' subscriptions on that relay may not be back yet (their reconnect timers
+   * are not ours). A relay that never connects does not count, so a dead one does not keep it true.
+   */
+  recentlyChurned(withinMs: number): boolean {
+    return this.#nowMs() - this.#lastChurnAtMs <= withinMs;
   }
 
   /** Resolves once at least `minConnected` relays are connected; rejects with `TIMEOUT` after `timeoutMs`. */
@@ -274,6 +326,7 @@ export class RelayPool {
   /** Closes every socket for good: no reconnect, all timers cleared, pending work rejected. */
   close(): Promise<void> {
     if (this.#closePromise !== null) return this.#closePromise;
+    this.#probe.close();
     for (const subscription of this.#subscriptions.values()) clearRetryTimers(subscription);
     this.#subscriptions.clear();
     this.#publishes.close(closedError());
@@ -288,6 +341,8 @@ export class RelayPool {
   }
 
   #onOpen(connection: RelayConnection): void {
+    if (connection.health().reconnects > 0) this.#lastChurnAtMs = this.#nowMs();
+    if (this.#subscriptions.size > 0) this.#resubscribing.set(connection.url, this.#nowMs());
     for (const subscription of this.#subscriptions.values()) this.#sendReq(connection, subscription);
     this.#publishes.onOpen(connection);
     const connected = this.#connectedCount();
@@ -301,6 +356,9 @@ export class RelayPool {
   }
 
   #onClose(connection: RelayConnection): void {
+    this.#lastChurnAtMs = this.#nowMs();
+    this.#resubscribing.delete(connection.url);
+    this.#probe.onClose(connection.url);
     for (const subscription of this.#subscriptions.values()) {
       subscription.live.delete(connection.url);
       clearRetryTimer(subscription, connection.url);
@@ -327,6 +385,7 @@ export class RelayPool {
         this.#onEventMessage(url, message[1], message[2]);
         return;
       case 'OK':
+        if (typeof message[1] === 'string' && this.#probe.onOk(url, message[1], message[2], message[3])) return;
         this.#publishes.onOk(url, message[1], message[2], message[3]);
         return;
       case 'EOSE': {
@@ -334,6 +393,7 @@ export class RelayPool {
         if (subscription !== undefined) {
           subscription.live.add(url);
           subscription.retryAttempts.delete(url);
+          this.#checkResubscribed(connection);
         }
         return;
       }
@@ -359,6 +419,10 @@ export class RelayPool {
       return;
     }
     const event: NostrEvent = parsed.data;
+    if (isProbeEvent(event)) {
+      this.#probe.onEvent(url, subscription.subscriptionId, event.id);
+      return;
+    }
     const seenKey = `${subscription.subscriptionId}:${event.id}`;
     if (this.#seen.has(seenKey)) {
       this.#counters.duplicateEvent += 1;
@@ -418,7 +482,25 @@ export class RelayPool {
   #sendReq(connection: RelayConnection, subscription: SubscriptionState): void {
     if (!connection.connected) return;
     subscription.live.delete(connection.url);
+    this.#probe.onReq(connection.url, subscription.subscriptionId);
     connection.send(JSON.stringify(['REQ', subscription.subscriptionId, ...subscription.filters()]));
+  }
+
+  /** Logs how long a (re)connected relay took to confirm every subscription (G1/G2 figures). */
+  #checkResubscribed(connection: RelayConnection): void {
+    const openedAtMs = this.#resubscribing.get(connection.url);
+    if (openedAtMs === undefined) return;
+    for (const subscription of this.#subscriptions.values()) {
+      if (!subscription.live.has(connection.url)) return;
+    }
+    this.#resubscribing.delete(connection.url);
+    this.#logger('info', 'relay subscriptions live', {
+      url: connection.url,
+      reconnects: connection.health().reconnects,
+      subscriptions: this.#subscriptions.size,
+      ms: this.#nowMs() - openedAtMs,
+    });
+    this.#probe.onResubscribed(connection);
   }
 
   #closeSubscription(subscription: SubscriptionState): void {
