@@ -8,7 +8,7 @@ import { ConfigError } from '@frostbunker/shared/errors';
 import { createLogger, type LogLevel } from '@frostbunker/shared/logger';
 import { initEventSigner, KIND_FROSTBUNKER_NODE } from '@frostbunker/shared/nostr';
 import { fromNodeMessageSchema, WINDOWS, type FromNodeMessage, type ToNodeMessage, type XOnlyPubkey } from '@frostbunker/shared/protocol';
-import { RelayPool, RelayTransport } from '@frostbunker/shared/transport';
+import { RelayPool, RelayTransport, ReplyRedelivery } from '@frostbunker/shared/transport';
 import { AclStore } from './acl-store/acl-store.js';
 import { openAclDatabase } from './acl-store/database.js';
 import { ReplayStore } from './acl-store/replay-store.js';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
 
   await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
-  const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
+  const pool = new RelayPool({ urls: relays, probeIntervalMs: config.relayProbeIntervalMs, logger: (level, msg, fields) => logger[level](msg, fields) });
   const members = new Set(config.identities.flatMap((i) => i.signing.members.map((m) => m.nodePubkey)));
   const transport = new RelayTransport<FromNodeMessage, ToNodeMessage>({
     secretKey: hexToBytes(config.coordinatorSecretKey),
@@ -107,9 +107,10 @@ async function main(): Promise<void> {
   type Runtime = IdentityRuntime<SignedEvent, SignHooks, QuorumStatus, ShareNodeHealth[]>;
   const observed: { runtime: Runtime; endpoint: Nip46Endpoint }[] = [];
   const metrics = new CoordinatorMetrics({
-    identities: () => observed.map(({ runtime, endpoint }) => ({ name: runtime.name, quorumAvailable: runtime.monitor.status().available, nodes: runtime.monitor.details(), dropped: endpoint.dropped() })),
+    identities: () => observed.map(({ runtime, endpoint }) => ({ name: runtime.name, quorumAvailable: runtime.monitor.status().available, nodes: runtime.monitor.details(), dropped: endpoint.dropped(), pooledCommitments: runtime.pooledCommitments() })),
     relays: () => pool.health(),
     pendingApprovals: () => approvals.listPending().length,
+    nodeChannelDropped: () => transport.dropped(),
   });
   // Issue 10: each signing request's latency or failure (veto node and reason), for the dashboard.
   const signLog = new SignLog({ db, nowSec, onWriteError: () => logger.warn('could not record a signing outcome') });
@@ -126,7 +127,16 @@ async function main(): Promise<void> {
           sender: transport,
           roundTimeoutMs: config.roundTimeoutMs,
           logger: log,
-          observer: { failover: (excluded, cause) => metrics.failover(identity.name, excluded, cause) },
+          observer: {
+            failover: (excluded, cause) => metrics.failover(identity.name, excluded, cause),
+            lateMessage: (node, type) => metrics.lateMessage(identity.name, node, type),
+            sessionsPerRequest: (sessions) => metrics.sessionsPerRequest(identity.name, sessions),
+            // Blame with evidence (RELIABILITY.md T3): the node-signed reply goes into the audit chain.
+            invalidPartial: (evidence) => {
+              metrics.invalidPartial(identity.name, evidence.node);
+              db.transaction(() => audit.append({ actor: 'coordinator', action: 'signing.invalid_partial', target: evidence.nodePubkey, reason: `invalid signature share from ${evidence.node}`, before: null, after: { identity: identity.name, ...evidence } }))();
+            },
+          },
           // issue 9: one-round signing with pre-shared commitments (two rounds when the pool is empty).
           oneRound: {},
         }),
@@ -158,8 +168,10 @@ async function main(): Promise<void> {
       logger: log,
       onAnnounced: (event) => status('announced', { identity: identity.name, kind: event.kind, eventId: event.id, encryptionPubkey: keyring.currentPubkey }),
     });
+    // RELIABILITY.md G2: replies sent around a relay restart go out again once clients are back.
+    const replies = new ReplyRedelivery({ pool, secretKey: hexToBytes(identity.transportSecretKey), logger: (level, msg, fields) => log[level](msg, fields) });
     const endpoint = new Nip46Endpoint({
-      pool,
+      pool: replies,
       requestDedupe: {
         firstSighting: (key, scheme) => replays.firstSighting(`${identity.name}:${key}`, scheme ?? null),
         answered: (key) => replays.answered(`${identity.name}:${key}`),
@@ -196,6 +208,7 @@ async function main(): Promise<void> {
     observed.push({ runtime, endpoint });
     stops.push(() => {
       endpoint.stop();
+      replies.close();
       runtime.stop();
       announcer.stop();
     });

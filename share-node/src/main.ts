@@ -23,7 +23,9 @@ import { controlSocketPath, type ControlRequest } from './control/control-protoc
 import { NodeLog } from './node-log.js';
 import { NodeState } from './node-state.js';
 import { PolicyStore } from './policy-store.js';
-import { ShareSigner } from './signer/share-signer.js';
+import { byzantineShareArmed } from './signer/byzantine.js';
+import { openNonceLedger } from './signer/nonce-ledger.js';
+import { ShareSigner, type SignerTestHooks } from './signer/share-signer.js';
 import { sendOrLog, serveShareNode } from './share-node-service.js';
 
 /** Composition root of one share node: argv, signals, relays. Logs go to stderr as JSON lines. */
@@ -60,6 +62,18 @@ async function main(): Promise<void> {
   if (pending) logger.info('a pending epoch awaits the coordinator\'s decision', { ceremonyId: pending.ceremonyId, toEpoch: pending.toEpoch });
   // RELIABILITY.md harness §3: armed only in test mode.
   const failpoints = armedFailpoints(process.env, (message) => logger.warn(message));
+  const hitFailpoint = (name: string) => {
+    const action = failpoints.get(name);
+    if (action === undefined) return;
+    logger.warn('failpoint', { failpoint: name, action });
+    if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+    throw new Error(`failpoint ${name}`);
+  };
+  const testHooks: SignerTestHooks = {
+    failpoint: hitFailpoint,
+    byzantine: byzantineShareArmed(failpoints),
+    ledger: openNonceLedger(process.env, enrolment.label, (message) => logger.warn(message)),
+  };
   const relays = values.relay?.length ? values.relay : enrolment.relays;
 
   const nowSec = () => Math.floor(Date.now() / 1000);
@@ -73,7 +87,8 @@ async function main(): Promise<void> {
   policies.watch();
 
   await initEventSigner(); // libsecp256k1 (WebAssembly) signs and verifies every relay event
-  const pool = new RelayPool({ urls: relays, logger: (level, msg, fields) => logger[level](msg, fields) });
+  // A joining node has no config.json of its own yet: the pool's default probe interval.
+  const pool = new RelayPool({ urls: relays, probeIntervalMs: config?.relayProbeIntervalMs, logger: (level, msg, fields) => logger[level](msg, fields) });
   // Only the enrolled coordinator may talk to this node; junk from others costs no ECDH.
   const transport = new RelayTransport<ToShareNodeMessage, FromNodeMessage | FromNodeCeremonyMessage>({
     secretKey: hexToBytes(enrolment.nodeSecretKey),
@@ -96,6 +111,7 @@ async function main(): Promise<void> {
       log,
       state,
       sendLater: (message) => sendOrLog(transport, current.coordinatorPubkey, message, logger),
+      testHooks,
     });
   let signer: ShareSigner | null = config ? makeSigner(config) : null;
   let retired = false;
@@ -128,13 +144,7 @@ async function main(): Promise<void> {
     logger,
     nowSec,
     monotonicMs: () => performance.now(),
-    failpoint: (name) => {
-      const action = failpoints.get(name);
-      if (action === undefined) return;
-      logger.warn('failpoint', { name, action });
-      if (action === 'kill') process.kill(process.pid, 'SIGKILL');
-      throw new Error(`failpoint ${name}`);
-    },
+    failpoint: hitFailpoint,
   });
   // A joining node answers ceremony messages only; it has nothing to sign with yet.
   let stopServing = config

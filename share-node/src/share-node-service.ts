@@ -51,17 +51,10 @@ export function serveShareNode(options: {
       return;
     }
     const reply = signer().handle(message);
-    // Test mode only (RELIABILITY.md §3 failpoints; G4, G7): die before z_i leaves, or send a wrong z_i.
+    // Test mode only (RELIABILITY.md §3 failpoints; G4): die after z_i was computed, before it leaves.
     if (reply.type === 'round2_share' || reply.type === 'sign_share') failpoints.hit('round2.before_send');
-    sendOrLog(transport, senderPubkey, failpoints.armed.includes('round2.corrupt_share') ? corruptPartial(reply) : reply, logger);
+    sendOrLog(transport, senderPubkey, reply, logger);
   });
-}
-
-/** A byzantine node for tests: the partial signature with its last bit flipped (still a valid scalar). */
-function corruptPartial(reply: FromNodeMessage): FromNodeMessage {
-  if (reply.type !== 'round2_share' && reply.type !== 'sign_share') return reply;
-  const flipped = (parseInt(reply.signatureShare.slice(-1), 16) ^ 1).toString(16);
-  return { ...reply, signatureShare: reply.signatureShare.slice(0, -1) + flipped };
 }
 
 /** Sends a node reply; a failed publish is logged, since the coordinator's deadline covers it. */

@@ -7,6 +7,8 @@ import type { Lab, ManagedProcess } from '@frostbunker/deploy/lab';
  */
 export class ProcessNemesis {
   readonly actions: { atMs: number; action: string; target: string; pid: number }[] = [];
+  /** Share nodes (1-based) running with failpoints armed. */
+  readonly #armed = new Set<number>();
 
   constructor(private readonly lab: Lab) {}
 
@@ -42,6 +44,31 @@ export class ProcessNemesis {
   async restartNode(index: number, env: Record<string, string> = {}): Promise<void> {
     const node = await this.lab.startNode(index, env);
     this.actions.push({ atMs: performance.now(), action: 'start', target: node.name, pid: node.pid });
+  }
+
+  /** (Re)starts share node `index` with test-mode failpoints `spec` armed (stopping it first if it runs). */
+  async armNode(index: number, spec: string): Promise<ManagedProcess> {
+    await this.lab.stopNode(index);
+    const node = await this.lab.startNode(index, failpointEnv(spec));
+    this.#armed.add(index);
+    this.actions.push({ atMs: performance.now(), action: `start ${spec}`, target: node.name, pid: node.pid });
+    return node;
+  }
+
+  /**
+   * Puts every share node back as the lab started it: resumed, running, and without failpoints. A
+   * goal that fails half way must not hand the next one a paused, dead or armed node.
+   */
+  async restoreNodes(): Promise<void> {
+    this.resumeAll();
+    for (let index = 1; index <= this.lab.options.maxSigners; index++) {
+      const node = this.lab.nodes[index - 1];
+      const running = node !== undefined && node.child.exitCode === null && node.child.signalCode === null;
+      if (running && !this.#armed.has(index)) continue;
+      await this.lab.stopNode(index);
+      await this.restartNode(index);
+      this.#armed.delete(index);
+    }
   }
 
   /** SIGKILL the coordinator and start it again on the same data. */

@@ -13,6 +13,11 @@ export interface OneRoundOptions {
    * receipt (after the node issued it), so the coordinator never offers one the node has expired.
    */
   commitmentTtlMs?: number;
+  /**
+   * A live node answers a refill within milliseconds; one still unanswered this long when the node
+   * answers a ping was lost (default 1 s): the node was down or paused when asked.
+   */
+  refillLostAfterMs?: number;
 }
 
 interface Held {
@@ -25,12 +30,15 @@ interface Held {
  * us, oldest first. Each is handed out exactly once (`take` removes it), so two concurrent requests
  * never name the same one; the node enforces single use again on its side. Memory only: a restart
  * of the coordinator starts empty, and a restart of a node makes its entries stale, which the node
- * says (`commitment_unknown`) and `drop` forgets.
+ * says (`commitment_unknown`) and `drop` forgets. A node that could not be reached (a refill lost or
+ * timed out) may have restarted too, so its entries are forgotten then as well: a refill is cheap,
+ * a stale commitment costs a session.
  */
 export class CommitmentPools {
   readonly #target: number;
   readonly #lowWater: number;
   readonly #ttlMs: number;
+  readonly #refillLostAfterMs: number;
   readonly #now: () => number;
   readonly #held = new Map<FrostIdentifier, Held[]>();
   /** Outstanding refill per node: its request's session id and when it was sent. */
@@ -41,6 +49,7 @@ export class CommitmentPools {
     this.#target = Math.min(Math.max(1, Math.floor(options.poolTarget ?? 32)), MAX_POOL_BATCH);
     this.#lowWater = Math.min(this.#target, Math.max(1, Math.floor(options.lowWater ?? this.#target / 2)));
     this.#ttlMs = options.commitmentTtlMs ?? 300_000;
+    this.#refillLostAfterMs = options.refillLostAfterMs ?? 1_000;
     this.#now = options.now;
   }
 
@@ -63,16 +72,19 @@ export class CommitmentPools {
   }
 
   /**
-   * Chooses `threshold` of `candidates` that have a commitment each, fullest pools first (ties
-   * rotate, so the nodes share the work), and removes one commitment per chosen node. Undefined,
-   * and nothing removed, when fewer than `threshold` candidates have one.
+   * Chooses `threshold` of `candidates` that have a commitment each, in turn (the starting point
+   * rotates per call, so every node with commitments signs its share of requests), and removes one
+   * commitment per chosen node. Undefined, and nothing removed, when fewer than `threshold`
+   * candidates have one.
    */
   take(candidates: readonly ShareNodeMember[], threshold: number): { member: ShareNodeMember; commitments: SigningCommitments }[] | undefined {
     const offset = this.#rotation++;
+    // @NOTE not "fullest pool first": each share returns one replacement, so pool sizes never
+    // converge and a node one commitment behind would never be chosen (nor a cheater ever caught).
     const ready = candidates
-      .map((member, i) => ({ member, size: this.size(member.identifier), order: (i + offset) % candidates.length }))
-      .filter((c) => c.size > 0)
-      .sort((a, b) => b.size - a.size || a.order - b.order);
+      .map((member, i) => ({ member, order: (i + offset) % candidates.length }))
+      .filter((c) => this.size(c.member.identifier) > 0)
+      .sort((a, b) => a.order - b.order);
     if (ready.length < threshold) return undefined;
     return ready.slice(0, threshold).map(({ member }) => ({
       member,
@@ -87,13 +99,14 @@ export class CommitmentPools {
 
   /**
    * Nodes to ask for more, with how many: below the low-water mark and no refill outstanding
-   * (an unanswered one counts as lost after `refillTimeoutMs`). Records each as outstanding.
+   * (an unanswered one counts as lost after `refillTimeoutMs`, and the node's entries with it).
+   * Records each as outstanding.
    */
   refillsDue(members: readonly ShareNodeMember[], refillTimeoutMs: number, newSessionId: () => SessionId): { member: ShareNodeMember; sessionId: SessionId; count: number }[] {
     const nowMs = this.#now();
     const outstanding = new Set<FrostIdentifier>();
     for (const [sessionId, refill] of this.#refills) {
-      if (nowMs - refill.sentAtMs >= refillTimeoutMs) this.#refills.delete(sessionId);
+      if (nowMs - refill.sentAtMs >= refillTimeoutMs) this.#loseRefill(sessionId, refill.identifier);
       else outstanding.add(refill.identifier);
     }
     const due: { member: ShareNodeMember; sessionId: SessionId; count: number }[] = [];
@@ -113,6 +126,23 @@ export class CommitmentPools {
     if (refill === undefined) return undefined;
     this.#refills.delete(sessionId);
     return refill.identifier;
+  }
+
+  /**
+   * `identifier` answered a ping: a refill it left unanswered for `refillLostAfterMs` was lost, so
+   * it is forgotten (with the node's entries) and the next `refillsDue` asks again at once. This is
+   * what makes a restarted or resumed node usable in one round within a ping of its return.
+   */
+  nodeAnswered(identifier: FrostIdentifier): void {
+    const nowMs = this.#now();
+    for (const [sessionId, refill] of this.#refills) {
+      if (refill.identifier === identifier && nowMs - refill.sentAtMs >= this.#refillLostAfterMs) this.#loseRefill(sessionId, identifier);
+    }
+  }
+
+  #loseRefill(sessionId: SessionId, identifier: FrostIdentifier): void {
+    this.#refills.delete(sessionId);
+    this.#held.delete(identifier);
   }
 
   /** True if `sessionId` is an outstanding refill request. */

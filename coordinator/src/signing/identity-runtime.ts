@@ -8,6 +8,8 @@ import type { SigningIdentity } from './identity.js';
 export interface IdentitySigner<Signed, Hooks> {
   sign(event: UnsignedEventMessage, hooks?: Hooks): Promise<Signed>;
   handleMessage(received: ReceivedMessage<FromNodeMessage>): void;
+  /** One-round signing: unused pre-shared commitments per node label (metrics). */
+  pooledCommitments?(): Record<string, number>;
 }
 
 /** What the runtime needs from a quorum monitor (QuorumMonitor). */
@@ -109,6 +111,11 @@ export class IdentityRuntime<Signed, Hooks, Status, Details> {
   /** The current members' node pubkeys. */
   get nodePubkeys(): XOnlyPubkey[] {
     return this.#identity.members.map((m) => m.nodePubkey);
+  }
+
+  /** The signer in service's pre-shared commitments per node label (empty when one-round is off). */
+  pooledCommitments(): Record<string, number> {
+    return this.#signer.pooledCommitments?.() ?? {};
   }
 
   sign(event: UnsignedEventMessage, hooks?: Hooks): Promise<Signed> {

@@ -18,7 +18,7 @@ import type {
   UnsignedEventMessage,
   XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import { NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS, ONE_ROUND_PROTOCOL_VERSION } from '@frostbunker/shared/protocol';
+import { DUPLICATE_REFUSAL, NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS, ONE_ROUND_PROTOCOL_VERSION } from '@frostbunker/shared/protocol';
 import type { ReceivedMessage } from '@frostbunker/shared/transport';
 import type { Logger } from '@frostbunker/shared/logger';
 import type { ShareNodeMember, SigningIdentity } from './identity.js';
@@ -41,6 +41,8 @@ export interface SignHooks {
 /** The part of the transport the signing coordinator needs: sending to nodes. */
 export interface NodeSender {
   send(recipientPubkey: XOnlyPubkey, message: ToNodeMessage): Promise<void>;
+  /** The same message to several nodes at once (RelayTransport: one event instead of n). */
+  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: ToNodeMessage): Promise<void>;
 }
 
 export interface SigningCoordinatorOptions {
@@ -66,10 +68,34 @@ export interface SigningCoordinatorOptions {
   oneRound?: OneRoundOptions | false;
 }
 
-/** What the metrics want to hear from inside a signing request. */
+/** What the metrics and the audit log want to hear from inside a signing request. */
 export interface SigningObserver {
   /** A session failed and another starts without `excluded` (labels); `cause` says why. */
   failover(excluded: readonly string[], cause: 'silence' | 'invalid_partial'): void;
+  /** A node message no open session can use (closed or unknown session, or past its phase): dropped, never aggregated. */
+  lateMessage(node: string, type: FromNodeMessage['type']): void;
+  /** A request ended, signed or not, after this many signing sessions (every session started counts). */
+  sessionsPerRequest(sessions: number): void;
+  /** A partial signature failed verification; called before the request goes on without its sender. */
+  invalidPartial(evidence: InvalidPartialEvidence): void;
+}
+
+/**
+ * A blame record (RELIABILITY.md §2.1 "Frames an honest node", T3): enough for anyone to re-check
+ * offline that `node` sent a bad z_i. `signedEvent` is signed by the node's transport key and
+ * carries the share encrypted to the coordinator; `commitments` and `eventId` are the package.
+ */
+export interface InvalidPartialEvidence {
+  node: string;
+  /** The authenticated sender (transport identity), never a field of the message body. */
+  nodePubkey: XOnlyPubkey;
+  identifier: FrostIdentifier;
+  sessionId: SessionId;
+  eventId: EventId;
+  commitments: readonly SigningCommitments[];
+  signatureShare: string;
+  /** Absent over the in-memory transport. */
+  signedEvent: ReceivedMessage<FromNodeMessage>['signedEvent'];
 }
 
 interface OpenSession {
@@ -82,6 +108,8 @@ interface OpenSession {
   readonly commitments: Map<FrostIdentifier, SigningCommitments>;
   chosen: ReadonlySet<FrostIdentifier>;
   readonly shares: Map<FrostIdentifier, string>;
+  /** The node-signed event that carried each share (evidence if the share is bad). */
+  readonly carriers: Map<FrostIdentifier, ReceivedMessage<FromNodeMessage>['signedEvent']>;
   refusal: { member: ShareNodeMember; code: string; reason: string } | undefined;
   /** Nodes holding round 1 for their operator: they must take part, however long it takes (bounded). */
   readonly awaitingApproval: Map<FrostIdentifier, number>;
@@ -162,69 +190,103 @@ export class SigningCoordinator {
     }
     const eventId = computeEventId(event);
     const { threshold } = this.#identity.group;
-    const excluded = new Set<FrostIdentifier>();
+    /** Nodes left out for the rest of this request, and why. */
+    const excluded = new Map<FrostIdentifier, 'silent in round 2' | 'invalid partial signature'>();
     const maxSessions = this.#identity.members.length - threshold + 1;
     let lastCause: Error | undefined;
+    let sessions = 0;
     this.#refillPools();
-    // One round first when the pools allow; after a failed one-round session, two rounds for the
-    // rest of the request. A stale commitment (the node restarted) or a node out of service
-    // (frozen, busy) is answered at once and blames no one, so that retry is not counted; a silent
-    // one-round session is, keeping sessions ≤ n − k + 1 (G4, G7).
+    // One round first when the pools allow. A stale commitment (the node restarted) is answered at
+    // once and blames no one: that retry is not counted, and stays in one round when the other
+    // pools allow (the stale node's pool is gone). After a node out of service (frozen, busy), also
+    // not counted, or a silent one-round session, which is, two rounds for the rest of the request;
+    // this keeps the counted sessions ≤ n − k + 1 (G4, G7).
     let oneRound = this.#pools !== undefined;
-    for (let attempt = 0; attempt < maxSessions; attempt++) {
-      const candidates = this.#identity.members.filter((m) => !excluded.has(m.identifier));
-      if (candidates.length < threshold) break;
-      const chosen = oneRound ? this.#pools?.take(candidates, threshold) : undefined;
-      const outcome = chosen
-        ? await this.#runOneRoundSession(event, eventId, candidates, chosen, hooks)
-        : await this.#runSession(event, eventId, candidates, hooks);
-      if (outcome.ok) return { ...event, id: eventId, sig: outcome.signature };
-      lastCause = outcome.cause;
-      if (outcome.fallback !== undefined) {
-        oneRound = false;
-        const nodes = outcome.fallback.nodes.map((id) => this.#label(id));
-        if (outcome.fallback.why === 'silence') this.#observer?.failover(nodes, 'silence');
-        else attempt--;
-        this.#logger.warn('one-round session failed, retrying with two rounds', { eventId, why: outcome.fallback.why, nodes });
-        this.#refillPools();
-        continue;
+    try {
+      for (let attempt = 0; attempt < maxSessions; attempt++) {
+        const candidates = this.#identity.members.filter((m) => !excluded.has(m.identifier));
+        if (candidates.length < threshold) break;
+        const chosen = oneRound ? this.#pools?.take(candidates, threshold) : undefined;
+        sessions++;
+        let outcome: SessionOutcome;
+        try {
+          outcome = chosen
+            ? await this.#runOneRoundSession(event, eventId, candidates, chosen, hooks)
+            : await this.#runSession(event, eventId, candidates, hooks);
+        } catch (error) {
+          throw this.#withExcluded(error, excluded);
+        }
+        if (outcome.ok) return { ...event, id: eventId, sig: outcome.signature };
+        lastCause = outcome.cause;
+        if (outcome.fallback !== undefined) {
+          oneRound = outcome.fallback.why === 'stale';
+          const nodes = outcome.fallback.nodes.map((id) => this.#label(id));
+          if (outcome.fallback.why === 'silence') this.#observer?.failover(nodes, 'silence');
+          else attempt--;
+          this.#logger.warn(oneRound ? 'one-round session failed, retrying' : 'one-round session failed, retrying with two rounds', { eventId, why: outcome.fallback.why, nodes });
+          this.#refillPools();
+          continue;
+        }
+        const cheated = outcome.cause instanceof CheaterError;
+        for (const identifier of outcome.exclude) excluded.set(identifier, cheated ? 'invalid partial signature' : 'silent in round 2');
+        this.#observer?.failover(outcome.exclude.map((id) => this.#label(id)), cheated ? 'invalid_partial' : 'silence');
+        this.#logger.warn('signing session failed, retrying without nodes', {
+          eventId,
+          excluded: [...excluded.keys()].map((id) => this.#label(id)),
+          cause: outcome.cause.message,
+        });
       }
-      for (const identifier of outcome.exclude) excluded.add(identifier);
-      this.#observer?.failover(outcome.exclude.map((id) => this.#label(id)), outcome.cause instanceof CheaterError ? 'invalid_partial' : 'silence');
-      this.#logger.warn('signing session failed, retrying without nodes', {
-        eventId,
-        excluded: [...excluded].map((id) => this.#label(id)),
-        cause: outcome.cause.message,
-      });
+    } finally {
+      this.#observer?.sessionsPerRequest(sessions);
     }
     if (lastCause instanceof CheaterError) throw lastCause;
     throw new QuorumError(
       `quorum unavailable: ${threshold} signers needed; ${lastCause?.message ?? 'too few nodes'}`,
-      [...excluded].map((id) => this.#label(id)),
+      [...excluded.keys()].map((id) => this.#label(id)),
     );
+  }
+
+  /**
+   * A quorum error from a later session names only that session's missing nodes; the nodes this
+   * request already left out (G5: "names the missing nodes"; G7: the culprit) are added.
+   */
+  #withExcluded(error: unknown, excluded: ReadonlyMap<FrostIdentifier, string>): unknown {
+    if (!(error instanceof QuorumError) || excluded.size === 0) return error;
+    const left = [...excluded].map(([id, why]) => `${this.#label(id)} (${why})`);
+    return new QuorumError(`${error.message}; left out earlier in this request: ${left.join(', ')}`, [
+      ...error.missing,
+      ...[...excluded.keys()].map((id) => this.#label(id)),
+    ]);
   }
 
   /** Routes one authenticated inbound node message to its session; anything else is counted. */
   handleMessage(received: ReceivedMessage<FromNodeMessage>): void {
     const { message, senderPubkey } = received;
-    if (message.type === 'pong') return;
     if (message.groupId !== this.#identity.groupId) return;
+    if (message.type === 'pong') {
+      this.#nodeAnswered(senderPubkey);
+      return;
+    }
     if (this.#pools?.isRefill(message.sessionId) && (message.type === 'nonce_pool' || message.type === 'refusal')) {
       this.#settleRefill(received);
       return;
     }
     if (message.type === 'nonce_pool') {
-      this.#lateMessages++;
+      this.#late(received);
       return;
     }
     const session = this.#sessions.get(message.sessionId);
     const member = session?.candidates.get(senderPubkey);
     if (!session || !member || message.epoch !== this.#identity.epoch) {
-      this.#lateMessages++;
+      this.#late(received);
       return;
     }
     switch (message.type) {
       case 'refusal':
+        if (message.code === DUPLICATE_REFUSAL) {
+          this.#late(received);
+          break;
+        }
         session.awaitingApproval.delete(member.identifier);
         if (message.code === 'commitment_unknown' && session.phase === 'one' && session.chosen.has(member.identifier)) {
           session.stale.add(member.identifier);
@@ -256,14 +318,15 @@ export class SigningCoordinator {
           session.commitments.set(member.identifier, message.commitments);
           session.awaitingApproval.delete(member.identifier);
         } else {
-          this.#lateMessages++;
+          this.#late(received);
         }
         break;
       case 'round2_share':
         if (session.phase === 'round2' && message.eventId === session.eventId && session.chosen.has(member.identifier)) {
           session.shares.set(member.identifier, message.signatureShare);
+          session.carriers.set(member.identifier, received.signedEvent);
         } else {
-          this.#lateMessages++;
+          this.#late(received);
         }
         break;
       case 'sign_share':
@@ -271,9 +334,10 @@ export class SigningCoordinator {
         this.#pools?.add(member.identifier, message.next);
         if (session.phase === 'one' && message.eventId === session.eventId && session.chosen.has(member.identifier)) {
           session.shares.set(member.identifier, message.signatureShare);
+          session.carriers.set(member.identifier, received.signedEvent);
           session.awaitingApproval.delete(member.identifier);
         } else {
-          this.#lateMessages++;
+          this.#late(received);
         }
         break;
       case 'sign_vote':
@@ -281,7 +345,7 @@ export class SigningCoordinator {
           session.votes.add(member.identifier);
           session.awaitingApproval.delete(member.identifier);
         } else {
-          this.#lateMessages++;
+          this.#late(received);
         }
         break;
     }
@@ -294,11 +358,26 @@ export class SigningCoordinator {
     const member = this.#identity.members.find((m) => m.nodePubkey === senderPubkey);
     const identifier = this.#pools?.settleRefill(message.sessionId);
     if (member === undefined || identifier !== member.identifier || message.epoch !== this.#identity.epoch) {
-      this.#lateMessages++;
+      this.#late(received);
       return;
     }
     if (message.type === 'nonce_pool') this.#pools?.add(member.identifier, message.commitments);
     else if (message.type === 'refusal') this.#logger.warn('share node refused to pre-share commitments', { node: member.label, code: message.code, reason: message.reason });
+  }
+
+  /** Counts a message no session could use (RELIABILITY.md G6: late partials are counted, never aggregated). */
+  #late({ senderPubkey, message }: ReceivedMessage<FromNodeMessage>): void {
+    this.#lateMessages++;
+    const member = this.#identity.members.find((m) => m.nodePubkey === senderPubkey);
+    this.#observer?.lateMessage(member?.label ?? 'unknown', message.type);
+  }
+
+  /** A node answered a ping: if it missed a refill meanwhile, it is asked again now (it may have restarted). */
+  #nodeAnswered(senderPubkey: XOnlyPubkey): void {
+    const member = this.#identity.members.find((m) => m.nodePubkey === senderPubkey);
+    if (member === undefined || this.#pools === undefined) return;
+    this.#pools.nodeAnswered(member.identifier);
+    this.#refillPools();
   }
 
   /** Asks every node whose pool runs low for fresh commitments (one outstanding request each). */
@@ -332,6 +411,7 @@ export class SigningCoordinator {
       commitments: new Map(),
       chosen: new Set(),
       shares: new Map(),
+      carriers: new Map(),
       refusal: undefined,
       awaitingApproval: new Map(),
       required: new Set(),
@@ -455,9 +535,22 @@ export class SigningCoordinator {
       return { ok: true, signature };
     } catch (error) {
       if (!(error instanceof CheaterError)) throw error;
-      const named = new CheaterError(error.culprits.map((id) => this.#label(id as FrostIdentifier)));
-      this.#logger.warn('invalid partial signature', { eventId, culprits: named.culprits });
-      return { ok: false, exclude: error.culprits as FrostIdentifier[], cause: named };
+      const culprits = signers.filter((m) => error.culprits.includes(m.identifier));
+      const named = new CheaterError(culprits.map((m) => m.label));
+      this.#logger.warn('invalid partial signature', { eventId, sessionId: session.sessionId, culprits: named.culprits, nodePubkeys: culprits.map((m) => m.nodePubkey) });
+      for (const m of culprits) {
+        this.#observer?.invalidPartial({
+          node: m.label,
+          nodePubkey: m.nodePubkey,
+          identifier: m.identifier,
+          sessionId: session.sessionId,
+          eventId,
+          commitments: signingPackage.commitments,
+          signatureShare: session.shares.get(m.identifier)!,
+          signedEvent: session.carriers.get(m.identifier),
+        });
+      }
+      return { ok: false, exclude: culprits.map((m) => m.identifier), cause: named };
     }
   }
 
@@ -502,6 +595,8 @@ export class SigningCoordinator {
       this.#throwIfRefused(session);
       if (round2 !== 'ready') {
         const silent = signers.filter((m) => !session.shares.has(m.identifier));
+        // Silent after committing: it may have died, and its pre-shared commitments with it.
+        for (const m of silent) this.#pools?.drop(m.identifier);
         return {
           ok: false,
           exclude: silent.map((m) => m.identifier),
@@ -590,6 +685,12 @@ export class SigningCoordinator {
   }
 
   #broadcast(members: readonly ShareNodeMember[], message: ToNodeMessage): void {
+    if (members.length > 1 && this.#sender.sendToAll !== undefined) {
+      this.#sender.sendToAll(members.map((m) => m.nodePubkey), message).catch((error: unknown) => {
+        this.#logger.warn('send to share nodes failed', { nodes: members.map((m) => m.label), error: String(error) });
+      });
+      return;
+    }
     for (const member of members) {
       // A failed publish is the same as silence: the round deadline decides.
       this.#sender.send(member.nodePubkey, message).catch((error: unknown) => {

@@ -18,7 +18,7 @@ import { ShareSigner } from '../../../share-node/src/signer/share-signer.js';
 import { NodeLog } from '../../../share-node/src/node-log.js';
 import { NodeState } from '../../../share-node/src/node-state.js';
 import { DEFAULT_VETO_POLICY, type VetoPolicy } from '../../../share-node/src/veto/policy-schema.js';
-import { SigningCoordinator, type OneRoundOptions } from '../../src/signing/signing-coordinator.js';
+import { SigningCoordinator, type OneRoundOptions, type SigningObserver } from '../../src/signing/signing-coordinator.js';
 import type { SigningIdentity } from '../../src/signing/identity.js';
 
 /** How a test node misbehaves: answer normally, stay silent, or rewrite its reply. */
@@ -37,6 +37,7 @@ export function createMemoryCluster(options: {
   policies?: Partial<Record<number, Partial<VetoPolicy>>>;
   /** One-round signing with pre-shared commitments (issue 9); two rounds only when absent. */
   oneRound?: OneRoundOptions;
+  observer?: SigningObserver;
 }) {
   const network = createMemoryNetwork();
   const baseDir = options.dir ?? mkdtempSync(join(tmpdir(), 'frostbunker-memory-cluster-'));
@@ -65,6 +66,7 @@ export function createMemoryCluster(options: {
     roundTimeoutMs: options.roundTimeoutMs ?? 300,
     logger: createLogger({ name: 'coordinator', level: 'debug', write: (line) => void logLines.push(JSON.parse(line)) }),
     ...(options.oneRound ? { oneRound: options.oneRound } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   coordinatorTransport.onMessage((received) => coordinator.handleMessage(received));
 
@@ -110,6 +112,7 @@ export function createMemoryCluster(options: {
     coordinator,
     signers,
     group,
+    groupId,
     members,
     userPubkey: groupXOnlyKey(group),
     network,

@@ -2,7 +2,8 @@ import { verifyEvent } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
 import { VetoError } from '@frostbunker/shared/errors';
 import { KIND_ENCRYPTION_KEY } from '@frostbunker/shared/nostr';
-import type { FromNodeMessage } from '@frostbunker/shared/protocol';
+import type { FromNodeMessage, SessionId } from '@frostbunker/shared/protocol';
+import type { SignedEvent } from '../../src/signing/signing-coordinator.js';
 import { createMemoryCluster } from './memory-cluster.js';
 
 const event = (userPubkey: string, kind = 1, tags: string[][] = []) => ({
@@ -12,6 +13,8 @@ const event = (userPubkey: string, kind = 1, tags: string[][] = []) => ({
   tags,
   content: `payload ${Math.random()}`,
 });
+
+const assertSigned = (signed: SignedEvent) => expect(verifyEvent({ ...signed })).toBe(true);
 
 /** Lets the in-memory transport deliver the pool refills the last request asked for. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -91,6 +94,30 @@ describe('one-round signing with pre-shared commitments (issue 9)', () => {
     const again = await cluster.coordinator.sign(event(cluster.userPubkey));
     expect(verifyEvent({ ...again })).toBe(true);
     expect(cluster.logLines.filter((l) => l.msg === 'signing session done').at(-1)).toMatchObject({ mode: 'one-round' });
+  });
+
+  it('after a restarted node’s stale commitment, retries in one round with the other pools: two sessions, no blame', async () => {
+    const cluster = await warmCluster({ threshold: 2, maxSigners: 3 });
+    cluster.restartNode(1);
+    // Signers are picked in turn; this request's turn includes node-1.
+    assertSigned(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats()).toMatchObject({ sessionsStarted: 3, oneRoundSessions: 2 });
+    expect(cluster.logLines.filter((l) => l.msg === 'signing session done').at(-1)).toMatchObject({ mode: 'one-round', signers: ['node-2', 'node-3'] });
+    expect(cluster.logLines.some((l) => l.msg === 'signing session failed, retrying without nodes')).toBe(false);
+  });
+
+  it('asks a node that missed a refill again as soon as it answers a ping, so it signs in one round at once', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, oneRound: { poolTarget: 8, refillLostAfterMs: 50 } });
+    cluster.setBehaviour(1, 'silent');
+    await cluster.coordinator.sign(event(cluster.userPubkey)); // node-1's refill request is lost
+    await settle();
+    expect(cluster.coordinator.pooledCommitments()['node-1']).toBe(0);
+    cluster.setBehaviour(1, 'honest');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const pong = cluster.signers[0]!.handle({ v: 1, type: 'ping', groupId: cluster.groupId, epoch: 0, sessionId: 'ab'.repeat(16) as SessionId });
+    cluster.coordinator.handleMessage({ senderPubkey: cluster.members[0]!.nodePubkey, message: pong, createdAtSec: Math.floor(Date.now() / 1000) });
+    await settle();
+    expect(cluster.coordinator.pooledCommitments()['node-1']).toBe(8);
   });
 
   it('waits for a node whose operator is asked, whether it signs or only votes, and signs once approved', async () => {

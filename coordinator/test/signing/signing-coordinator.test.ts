@@ -2,9 +2,10 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { verifyEvent } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
+import { createSigningPackage, verifySignatureShare } from '@frostbunker/shared/crypto';
 import { CheaterError, QuorumError, VetoError } from '@frostbunker/shared/errors';
 import type { FromNodeMessage } from '@frostbunker/shared/protocol';
-import type { SignedEvent } from '../../src/signing/signing-coordinator.js';
+import type { InvalidPartialEvidence, SignedEvent, SigningObserver } from '../../src/signing/signing-coordinator.js';
 import { createMemoryCluster } from './memory-cluster.js';
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -20,6 +21,18 @@ function tamperShare(transform: (z: bigint) => bigint) {
     const z = transform(BigInt(`0x${reply.signatureShare}`));
     return { ...reply, signatureShare: z.toString(16).padStart(64, '0') };
   };
+}
+
+/** An observer that keeps what it is told. */
+function recorder() {
+  const seen = { failovers: [] as string[], late: [] as string[], sessions: [] as number[], invalid: [] as InvalidPartialEvidence[] };
+  const observer: SigningObserver = {
+    failover: (excluded, cause) => void seen.failovers.push(`${excluded.join(',')}:${cause}`),
+    lateMessage: (node, type) => void seen.late.push(`${node}:${type}`),
+    sessionsPerRequest: (sessions) => void seen.sessions.push(sessions),
+    invalidPartial: (evidence) => void seen.invalid.push(evidence),
+  };
+  return { seen, observer };
 }
 
 function assertValid(signed: SignedEvent) {
@@ -88,6 +101,33 @@ describe('SigningCoordinator', () => {
     await expect(failure).rejects.toThrow(/node-2/);
   });
 
+  it('hands the observer the evidence of a bad partial: package, share and the sender’s transport identity', async () => {
+    const { seen, observer } = recorder();
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, observer });
+    cluster.setBehaviour(1, tamperShare((z) => (CURVE_ORDER - z) % CURVE_ORDER));
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(seen.invalid).toHaveLength(1);
+    const evidence = seen.invalid[0]!;
+    expect(evidence).toMatchObject({ node: 'node-1', nodePubkey: cluster.members[0]!.nodePubkey, identifier: cluster.members[0]!.identifier });
+    const pkg = createSigningPackage(hexToBytes(evidence.eventId), [...evidence.commitments]);
+    expect(verifySignatureShare(cluster.group, pkg, evidence.identifier, evidence.signatureShare)).toBe(false);
+    expect(seen.failovers).toEqual(['node-1:invalid_partial']);
+    expect(seen.sessions).toEqual([2]);
+  });
+
+  it('names the nodes left out earlier in the request when a later session finds no quorum', async () => {
+    const { seen, observer } = recorder();
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, observer });
+    cluster.setBehaviour(1, tamperShare((z) => (z + 1n) % CURVE_ORDER));
+    cluster.setBehaviour(3, 'silent');
+    const failure = cluster.coordinator.sign(event(cluster.userPubkey));
+    await expect(failure).rejects.toBeInstanceOf(QuorumError);
+    await expect(failure).rejects.toThrow(/silent: node-3; left out earlier in this request: node-1 \(invalid partial signature\)$/);
+    const error = (await failure.catch((e: unknown) => e)) as QuorumError;
+    expect(error.missing).toEqual(['node-3', 'node-1']);
+    expect(seen.sessions).toEqual([2]);
+  });
+
   it('treats a refusal as sticky: one session, an error naming the node, no failover', async () => {
     const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
     cluster.setBehaviour(1, (reply) => ({
@@ -105,14 +145,49 @@ describe('SigningCoordinator', () => {
     expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
   });
 
-  it('ignores a commitment whose identifier is not the authenticated sender', async () => {
+  it('fails over when a node restarted between the rounds answers round 2 with unknown_session (not a veto; found by G15b)', async () => {
     const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    // Node 1 commits in round 1, then restarts before round 2: its new process knows no session.
+    cluster.setBehaviour(1, (reply) => {
+      if (reply.type === 'round1_commitments') cluster.restartNode(1);
+      return reply;
+    });
+    const signed = await cluster.coordinator.sign(event(cluster.userPubkey));
+    assertValid(signed);
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(2);
+  });
+
+  it.each(['wrong_epoch', 'unknown_group'] as const)('takes a %s refusal as absence and signs with the other nodes', async (code) => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(1, (reply) => ({ v: 1, type: 'refusal', groupId: reply.groupId, epoch: reply.epoch, sessionId: reply.sessionId, code, reason: code }));
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+  });
+
+  it('ignores session_reused (the answer to a second copy of a request): not a veto, counted late', async () => {
+    const { seen, observer } = recorder();
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, observer });
+    // What node 2 sends when a request reaches it twice, without its answer to the first copy.
+    cluster.setBehaviour(2, (reply) =>
+      reply.type === 'round1_commitments'
+        ? { v: 1, type: 'refusal', groupId: reply.groupId, epoch: reply.epoch, sessionId: reply.sessionId, code: 'session_reused', reason: 'session id already used' }
+        : reply,
+    );
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(1);
+    expect(seen.late).toContain('node-2:refusal');
+  });
+
+  it('ignores a commitment whose identifier is not the authenticated sender, counting it late by sender and type', async () => {
+    const { seen, observer } = recorder();
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3, observer });
     const claimed = cluster.members[0]!.identifier;
     cluster.setBehaviour(2, (reply) =>
       reply.type === 'round1_commitments' ? { ...reply, commitments: { ...reply.commitments, identifier: claimed } } : reply,
     );
     assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
     expect(cluster.coordinator.stats().lateMessages).toBeGreaterThanOrEqual(1);
+    expect(seen.late).toContain('node-2:round1_commitments');
+    expect(seen.sessions).toEqual([1]);
   });
 
   it('refuses to sign an event whose pubkey is not the group key', async () => {

@@ -7,6 +7,7 @@ import {
   signShare,
   type GroupPackage,
   type SigningNonces,
+  type SigningPackage,
   type SigningShare,
 } from '@frostbunker/shared/crypto';
 import { FrostbunkerError } from '@frostbunker/shared/errors';
@@ -35,6 +36,8 @@ import { decideVeto } from '../veto/policy.js';
 import type { VetoPolicy } from '../veto/policy-schema.js';
 import { boundReason } from '../veto/reason.js';
 import { decideRound1Binding } from './binding.js';
+import { forgeSignatureShare, type ByzantineShare } from './byzantine.js';
+import type { NonceLedger } from './nonce-ledger.js';
 
 /** The policy in force and its plugin rules; a getter so a reload takes effect on the next request. */
 export interface LoadedPolicy {
@@ -64,6 +67,21 @@ export interface ShareSignerOptions {
   maxPooledCommitments?: number;
   /** One-round signing: an unused pre-shared commitment dies after this (default 10 min). */
   pooledCommitmentTtlMs?: number;
+  /** Test mode only (RELIABILITY.md §3): inert unless the test-mode environment armed something. */
+  testHooks?: SignerTestHooks;
+}
+
+/** Crash points on the signing path (G4): our commitment exists but is not sent; the package arrived. */
+export type SigningFailpoint = 'round1.after_commit' | 'round2.after_package';
+
+/** What a test-mode node adds to the signing path; main.ts builds it from the test-mode environment. */
+export interface SignerTestHooks {
+  /** Kills or throws when the named failpoint is armed. */
+  failpoint?: (name: SigningFailpoint) => void;
+  /** Records every commitment issued and every partial signature computed (RELIABILITY.md §3.6). */
+  ledger?: NonceLedger;
+  /** Sends this kind of wrong z_i instead of the honest one (G7). */
+  byzantine?: ByzantineShare;
 }
 
 export interface PendingApproval {
@@ -241,6 +259,7 @@ export class ShareSigner {
     if (request.groupId !== this.#options.groupId) return this.#refuse(request, 'unknown_group', 'unknown group');
     if (request.epoch !== this.#options.epoch) return this.#refuse(request, 'wrong_epoch', `epoch ${request.epoch}, this node is at ${this.#options.epoch}`);
     const commitments = this.#options.state.frozen ? [] : this.#pool.issue(this.#options.share, Math.min(request.count, MAX_POOL_BATCH));
+    this.#options.testHooks?.ledger?.record(commitments, request.sessionId, 'commit');
     return { ...this.#headerV2(request.sessionId), type: 'nonce_pool', commitments };
   }
 
@@ -270,6 +289,7 @@ export class ShareSigner {
       // Never issued by this process, already used, or expired: the coordinator's pool is stale
       // (this node restarted) or it is replaying; either way nothing can be signed with it.
       if (nonces === undefined) return this.#refuse(request, 'commitment_unknown', 'commitment not issued by this node or already used');
+      this.#options.testHooks?.failpoint?.('round2.after_package');
     }
     if (this.#options.state.frozen) {
       nonces?.discard();
@@ -295,7 +315,7 @@ export class ShareSigner {
     let signatureShare: string;
     try {
       const pkg = createSigningPackage(hexToBytes(request.eventId), request.commitments);
-      signatureShare = signShare(this.#options.share, this.#options.group, nonces, pkg);
+      signatureShare = this.#signatureShare(nonces, pkg, request.sessionId);
     } catch (error) {
       // signShare consumed the nonces whatever happened.
       const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';
@@ -309,7 +329,23 @@ export class ShareSigner {
     }
     // One fresh commitment back for the one used, so a busy pool refills without extra messages.
     const next = this.#pool.issue(this.#options.share, 1);
+    this.#options.testHooks?.ledger?.record(next, request.sessionId, 'commit');
+    this.#options.testHooks?.failpoint?.('round1.after_commit');
     return { ...header, type: 'sign_share', eventId: request.eventId, signatureShare, next };
+  }
+
+  /** z_i with `nonces` (consumed whatever happens); a test-mode byzantine node lies here. */
+  #signatureShare(nonces: SigningNonces, pkg: SigningPackage, sessionId: SessionId): string {
+    const { share, group, testHooks } = this.#options;
+    if (testHooks?.byzantine !== undefined) {
+      const forged = forgeSignatureShare(testHooks.byzantine, { share, group, nonces, pkg });
+      if (forged.signedWith !== undefined) testHooks.ledger?.record([forged.signedWith], sessionId, 'sign');
+      this.#options.logger.warn('TEST MODE: byzantine partial signature sent', { sessionId, variant: testHooks.byzantine });
+      return forged.signatureShare;
+    }
+    const signatureShare = signShare(share, group, nonces, pkg);
+    testHooks?.ledger?.record([nonces.commitments], sessionId, 'sign');
+    return signatureShare;
   }
 
   #hold(request: Round1Request | SignRequest, reason: string, approvalTimeoutSec: number, nonces?: SigningNonces): FromNodeMessage {
@@ -341,6 +377,8 @@ export class ShareSigner {
     }
     this.#approved.set(request.sessionId, { ...request.event, eventId: request.eventId });
     this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    this.#options.testHooks?.ledger?.record([commitments], request.sessionId, 'commit');
+    this.#options.testHooks?.failpoint?.('round1.after_commit');
     return { ...this.#header(request.sessionId), type: 'round1_commitments', eventId: request.eventId, commitments };
   }
 
@@ -361,10 +399,11 @@ export class ShareSigner {
     }
     const nonces = this.#nonces.take(request.sessionId);
     this.#approved.delete(request.sessionId);
+    this.#options.testHooks?.failpoint?.('round2.after_package');
     let signatureShare: string;
     try {
       const pkg = createSigningPackage(hexToBytes(request.eventId), request.commitments);
-      signatureShare = signShare(this.#options.share, this.#options.group, nonces, pkg);
+      signatureShare = this.#signatureShare(nonces, pkg, request.sessionId);
     } catch (error) {
       // signShare consumed the nonces whatever happened: the coordinator must start over.
       const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';

@@ -118,8 +118,22 @@ export const round1PendingSchema = z.strictObject({
   reason: z.string().max(LIMITS.refusalReasonChars),
 });
 
-/** Refusal codes the coordinator treats as absence rather than as a veto. */
-export const NON_STICKY_REFUSALS: ReadonlySet<RefusalCode> = new Set(['frozen', 'busy']);
+/**
+ * Refusal codes that say the node cannot take part in this session, not that its policy objects:
+ * out of service (`frozen`, `busy`), or its state does not match the request (another epoch or
+ * group, or a restart lost the session between the rounds). The coordinator treats them as
+ * absence and fails over; a veto is sticky (DESIGN.md). Found by the G15b simulation: a node
+ * restarted between the rounds answered `unknown_session`, and the request failed as vetoed.
+ */
+export const NON_STICKY_REFUSALS: ReadonlySet<RefusalCode> = new Set(['frozen', 'busy', 'unknown_session', 'wrong_epoch', 'unknown_group']);
+
+/**
+ * `session_reused` answers a second copy of a request the node already took (a duplicate
+ * delivery, or a replay): its answer to the first copy is what counts, so the coordinator ignores
+ * this one. It stays a refusal on the wire, signed with its code, for the malicious-coordinator
+ * record (RELIABILITY.md G9).
+ */
+export const DUPLICATE_REFUSAL: RefusalCode = 'session_reused';
 
 /** Liveness probe; `sessionId` is the probe id and is echoed. */
 export const pingSchema = z.strictObject({ ...header, type: z.literal('ping') });

@@ -129,6 +129,42 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     await this.#pool.publish(event);
   }
 
+  /**
+   * Delivers the same message to every recipient in one event when it fits: `p`-tagged to each,
+   * its content a JSON array of one NIP-44 payload per recipient, in `p`-tag order. One signature,
+   * one publish and one relay check instead of n (issue 9: the coordinator's round request goes to
+   * every node). Larger messages, and a single recipient, go as separate events.
+   */
+  async sendToAll(recipientPubkeys: readonly XOnlyPubkey[], message: TOut): Promise<void> {
+    if (this.#closed) throw new FrostbunkerError('INTERNAL', 'transport is closed');
+    const recipients = [...new Set(recipientPubkeys)];
+    if (recipients.length < 2) {
+      await Promise.all(recipients.map((r) => this.send(r, message)));
+      return;
+    }
+    for (const recipient of recipients) {
+      if (!xOnlyPubkeySchema.safeParse(recipient).success) {
+        throw new ProtocolError('PROTOCOL_INVALID', 'recipientPubkey: expected 32-byte lower-case hex');
+      }
+    }
+    const json = JSON.stringify(message);
+    if (json === undefined) throw new ProtocolError('PROTOCOL_INVALID', 'message is not JSON-serialisable');
+    if (exceedsUtf8Bytes(json, this.#maxMessageBytes)) {
+      throw new ProtocolError('PROTOCOL_TOO_LARGE', `message exceeds ${this.#maxMessageBytes} bytes`);
+    }
+    const content = JSON.stringify(recipients.map((r) => this.#codec.encrypt(r, json)));
+    // Receivers bound `content` before any ECDH by the single-message size; keep within it.
+    if (content.length > this.#maxContentChars) {
+      await Promise.all(recipients.map((r) => this.send(r, message)));
+      return;
+    }
+    const event = finalizeEvent(
+      { kind: this.#kind, content, tags: recipients.map((r) => ['p', r]), created_at: this.#nowSec() },
+      this.#secretKey,
+    );
+    await this.#pool.publish(event);
+  }
+
   onMessage(handler: (received: ReceivedMessage<TIn>) => void): () => void {
     if (this.#closed) return () => {};
     return this.#handlers.add(handler);
@@ -162,9 +198,11 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     if (event.content.length > this.#maxContentChars) return this.#drop('too_large', event);
     if (!isWithinWindow(event.created_at, this.#nowSec(), this.#windowSec)) return this.#drop('stale', event);
     if (!this.#seenEventIds.add(event.id)) return this.#drop('duplicate', event);
+    const payload = ownPayload(event, this.selfPubkey);
+    if (payload === undefined) return this.#drop('undecryptable', event);
     let json: string;
     try {
-      json = this.#codec.decrypt(senderPubkey.data, event.content);
+      json = this.#codec.decrypt(senderPubkey.data, payload);
     } catch {
       return this.#drop('undecryptable', event);
     }
@@ -172,13 +210,32 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     if (exceedsUtf8Bytes(json, this.#maxMessageBytes)) return this.#drop('too_large', event);
     const decoded = decodeMessage(json, this.#schema);
     if (!decoded.ok) return this.#drop(decoded.reason, event);
-    this.#handlers.emit({ senderPubkey: senderPubkey.data, message: decoded.message, createdAtSec: event.created_at });
+    this.#handlers.emit({ senderPubkey: senderPubkey.data, message: decoded.message, createdAtSec: event.created_at, signedEvent: event });
   }
 
   #drop(reason: DropReason, event: NostrEvent | undefined): void {
     this.#drops.count(reason);
     this.#logger('debug', 'transport dropped event', { reason, eventId: event?.id, pubkey: event?.pubkey });
   }
+}
+
+/**
+ * Our NIP-44 payload: the whole content, or, in an event for several recipients (`sendToAll`), the
+ * element of the content's JSON array at our `p` tag's position. A NIP-44 payload is base64, so it
+ * never starts with `[`.
+ */
+function ownPayload(event: NostrEvent, pubkey: string): string | undefined {
+  if (!event.content.startsWith('[')) return event.content;
+  const recipients = event.tags.filter((tag) => tag[0] === 'p').map((tag) => tag[1]);
+  let payloads: unknown;
+  try {
+    payloads = JSON.parse(event.content);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(payloads) || payloads.length !== recipients.length) return undefined;
+  const mine = payloads[recipients.indexOf(pubkey)];
+  return typeof mine === 'string' ? mine : undefined;
 }
 
 function isAddressedTo(event: NostrEvent, pubkey: string): boolean {

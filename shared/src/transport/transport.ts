@@ -1,3 +1,4 @@
+import type { NostrEvent } from '../nostr/event.js';
 import type { XOnlyPubkey } from '../protocol/brands.js';
 
 /** A message that passed every check of the transport: signature, recipient, size, schema. */
@@ -7,6 +8,11 @@ export interface ReceivedMessage<T> {
   readonly message: T;
   /** `created_at` of the carrying event, unix seconds. */
   readonly createdAtSec: number;
+  /**
+   * The sender-signed event that carried the message (relay transport): evidence a third party can
+   * re-check, e.g. for blame on a bad partial signature (RELIABILITY.md §2.1 "Frames an honest node").
+   */
+  readonly signedEvent?: NostrEvent;
 }
 
 /** Why an inbound message was dropped; counted by the transport, never answered. */
@@ -29,6 +35,8 @@ export interface Transport<TIn, TOut = TIn> {
   readonly selfPubkey: XOnlyPubkey;
   /** Delivers `message` to `recipientPubkey`; resolves once handed to at least one relay. */
   send(recipientPubkey: XOnlyPubkey, message: TOut): Promise<void>;
+  /** Delivers the same `message` to every recipient (one carrying event where the transport can). */
+  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: TOut): Promise<void>;
   /** Registers a handler for validated inbound messages; returns the unsubscribe function. */
   onMessage(handler: (received: ReceivedMessage<TIn>) => void): () => void;
   /** Counts of dropped inbound messages by reason, since start. */
