@@ -109,7 +109,7 @@ export async function nostrFloor({ iterations }) {
 
 /**
  * open + append one ~300-byte line + fsync + close in `dir`, as the share-node log does for each
- * decision (two per co-signed signature: committed, signed). Median ms.
+ * decision (one per co-signed signature: the 'committed' and 'signed' lines share it). Median ms.
  */
 export function fsyncFloor({ dir, iterations }) {
   const scratch = mkdtempSync(join(dir, 'fsync-'));

@@ -97,6 +97,17 @@ function parseOptions(argv) {
   };
 }
 
+/**
+ * The ACL verdict at scale (bench/verdict.mjs) in its own process, after the labs stopped so its
+ * 1M-row fill does not disturb them; its JSON (bench/results/verdict.json) goes into this run's.
+ */
+function aclVerdict(options) {
+  const args = options.quick ? ['--grants', '10000', '--rows', '100000', '--samples', '300'] : [];
+  progress(`ACL verdict: ${options.quick ? '10k grants, 100k rows (--quick)' : '100k grants, 1M request-log rows'}`);
+  execFileSync(process.execPath, [join(BENCH_DIR, 'verdict.mjs'), ...args], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+  return JSON.parse(readFileSync(join(BENCH_DIR, 'results', 'verdict.json'), 'utf8'));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes: everything started is stopped at the end, on error and on Ctrl-C
 // ---------------------------------------------------------------------------------------------
@@ -535,12 +546,19 @@ function render(result) {
   floorRows.push(['verifyEvent, ours (wasm)', fmt(n.wasmVerifyEventMs, 2), 'the same with libsecp256k1 in WebAssembly: the relay, the pools and the transports']);
   floorRows.push(['NIP-44 encrypt + decrypt', fmt(n.nip44RoundTripCachedKeyMs, 2), 'cached conversation key, a signed event as plaintext']);
   floorRows.push(['NIP-44 conversation key', fmt(n.conversationKeyMs, 2), 'the ECDH a per-peer cache saves']);
-  floorRows.push(['append + fsync', fmt(result.floors.fsync.appendFsyncMs, 3), 'one ~300-byte line in the labs\' temp directory (share-node log: 2 per co-signature)']);
+  floorRows.push(['append + fsync', fmt(result.floors.fsync.appendFsyncMs, 3), 'one ~300-byte line in the labs\' temp directory (share-node log: 1 per co-signature)']);
   out.push(table(['', 'ms', 'what'], floorRows, { leftColumns: [2] }));
 
   out.push('');
-  out.push('5. ACL verdict time with 100k grants and 1M request-log rows: not measured yet. The live ACL runs on every');
-  out.push('   request above (SQLite read + verdict + request-log insert with fsync); its cost is inside "handling" in 1.)');
+  const a = result.acl;
+  out.push(`5. ACL verdict time with ${a.grants.toLocaleString('en')} grants and ${a.requestLogRows.toLocaleString('en')} request-log rows (bench/verdict.mjs: a real SQLite file,`);
+  out.push(`   WAL + synchronous=FULL as the coordinator runs it; filled in ${a.fillSec} s; ${a.samples} samples, each for a random client), ms`);
+  const aclRows = [
+    ['pure verdict (decideVerdict)', a.ms.pureVerdict],
+    ['loading the client\'s rows', a.ms.loadRows],
+    ['decide + log, one transaction, fsync', a.ms.decideAndLogWithFsync],
+  ].map(([what, s]) => [what, fmt(s.p50, 3), fmt(s.p95, 3), fmt(s.p99, 3)]);
+  out.push(table(['', 'p50', 'p95', 'p99'], aclRows));
 
   out.push('');
   out.push('6. peak RSS (VmHWM from /proc/<pid>/status), MiB');
@@ -658,6 +676,7 @@ async function main() {
     baselineFast: peakRssMiB(baselineFast.pid),
   };
   await cleanup();
+  const acl = aclVerdict(options);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const resultsDir = join(BENCH_DIR, 'results');
@@ -672,7 +691,7 @@ async function main() {
     options: { ...options, configs: options.configs.map((c) => `${c.threshold}-of-${c.maxSigners}`) },
     jsonPath: relative(REPO_DIR, jsonPath),
     floors,
-    acl: { measured: false, why: 'the 100k-grant / 1M-row verdict benchmark is not written yet; per-request ACL cost is inside coordinator handling' },
+    acl,
     labs,
     peakRssMiB: peakRss,
   };
