@@ -81,15 +81,22 @@ describe('coordinator SIGKILL under load (G10, real processes)', () => {
         for (let i = w; i < MUTATIONS && !stop; i += 4) await mutate(i, mutations);
       });
       // About four sign requests in flight; each outcome resolves (never rejects) or reads "silent".
+      // Once the cap answers "usage limit reached" the client stops, as a real one would: more
+      // requests would only be denied, and past the per-client error budget (burst 5) such denials
+      // are counted drops by design (G16), not replies lost to the crash.
+      let capReached = false;
       const signer = (async () => {
-        for (let i = 0; i < SIGNS && !stop; i++) {
+        for (let i = 0; i < SIGNS && !stop && !capReached; i++) {
           const outcome = client.signer
             .signEvent({ kind: 1, content: `g10 ${iteration} ${i}`, tags: [], created_at: Math.floor(Date.now() / 1000) })
             .then((event) => {
               expect(verifyEvent({ ...event })).toBe(true);
               signatures.push(event.id);
               return 'signed';
-            }, (error: unknown) => String(error));
+            }, (error: unknown) => {
+              if (String(error).includes('usage limit')) capReached = true;
+              return String(error);
+            });
           sent.push({ atMs: performance.now(), outcome });
           if (i % 4 === 3) await Promise.race([outcome, restarted]);
         }
