@@ -108,25 +108,8 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
   }
 
   async send(recipientPubkey: XOnlyPubkey, message: TOut): Promise<void> {
-    if (this.#closed) throw new FrostbunkerError('INTERNAL', 'transport is closed');
-    if (!xOnlyPubkeySchema.safeParse(recipientPubkey).success) {
-      throw new ProtocolError('PROTOCOL_INVALID', 'recipientPubkey: expected 32-byte lower-case hex');
-    }
-    const json = JSON.stringify(message);
-    if (json === undefined) throw new ProtocolError('PROTOCOL_INVALID', 'message is not JSON-serialisable');
-    if (exceedsUtf8Bytes(json, this.#maxMessageBytes)) {
-      throw new ProtocolError('PROTOCOL_TOO_LARGE', `message exceeds ${this.#maxMessageBytes} bytes`);
-    }
-    const event = finalizeEvent(
-      {
-        kind: this.#kind,
-        content: this.#codec.encrypt(recipientPubkey, json),
-        tags: [['p', recipientPubkey]],
-        created_at: this.#nowSec(),
-      },
-      this.#secretKey,
-    );
-    await this.#pool.publish(event);
+    const json = this.#outbound([recipientPubkey], message);
+    await this.#publish(this.#codec.encrypt(recipientPubkey, json), [recipientPubkey]);
   }
 
   /**
@@ -136,33 +119,35 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
    * every node). Larger messages, and a single recipient, go as separate events.
    */
   async sendToAll(recipientPubkeys: readonly XOnlyPubkey[], message: TOut): Promise<void> {
-    if (this.#closed) throw new FrostbunkerError('INTERNAL', 'transport is closed');
     const recipients = [...new Set(recipientPubkeys)];
-    if (recipients.length < 2) {
-      await Promise.all(recipients.map((r) => this.send(r, message)));
+    const json = this.#outbound(recipients, message);
+    const payloads = recipients.map((r) => this.#codec.encrypt(r, json));
+    const content = JSON.stringify(payloads);
+    // Receivers bound `content` before any ECDH by the single-message size; keep within it.
+    if (recipients.length < 2 || content.length > this.#maxContentChars) {
+      await Promise.all(recipients.map((r, i) => this.#publish(payloads[i] as string, [r])));
       return;
     }
-    for (const recipient of recipients) {
-      if (!xOnlyPubkeySchema.safeParse(recipient).success) {
-        throw new ProtocolError('PROTOCOL_INVALID', 'recipientPubkey: expected 32-byte lower-case hex');
-      }
+    await this.#publish(content, recipients);
+  }
+
+  /** Checks the transport, the recipients and the message; returns the message's JSON. */
+  #outbound(recipients: readonly XOnlyPubkey[], message: TOut): string {
+    if (this.#closed) throw new FrostbunkerError('INTERNAL', 'transport is closed');
+    if (!recipients.every((r) => xOnlyPubkeySchema.safeParse(r).success)) {
+      throw new ProtocolError('PROTOCOL_INVALID', 'recipientPubkey: expected 32-byte lower-case hex');
     }
     const json = JSON.stringify(message);
     if (json === undefined) throw new ProtocolError('PROTOCOL_INVALID', 'message is not JSON-serialisable');
     if (exceedsUtf8Bytes(json, this.#maxMessageBytes)) {
       throw new ProtocolError('PROTOCOL_TOO_LARGE', `message exceeds ${this.#maxMessageBytes} bytes`);
     }
-    const content = JSON.stringify(recipients.map((r) => this.#codec.encrypt(r, json)));
-    // Receivers bound `content` before any ECDH by the single-message size; keep within it.
-    if (content.length > this.#maxContentChars) {
-      await Promise.all(recipients.map((r) => this.send(r, message)));
-      return;
-    }
-    const event = finalizeEvent(
-      { kind: this.#kind, content, tags: recipients.map((r) => ['p', r]), created_at: this.#nowSec() },
-      this.#secretKey,
-    );
-    await this.#pool.publish(event);
+    return json;
+  }
+
+  async #publish(content: string, recipients: readonly XOnlyPubkey[]): Promise<void> {
+    const tags = recipients.map((r) => ['p', r]);
+    await this.#pool.publish(finalizeEvent({ kind: this.#kind, content, tags, created_at: this.#nowSec() }, this.#secretKey));
   }
 
   onMessage(handler: (received: ReceivedMessage<TIn>) => void): () => void {

@@ -4,22 +4,9 @@ import { dealerKeygen, identifierFromIndex, SigningShare } from '../../src/crypt
 import { dealRefresh, finishRefresh, verifyRefresh } from '../../src/crypto/refresh.js';
 import { dealReshare, finishReshare, verifyReshare } from '../../src/crypto/reshare.js';
 import { byId, deliver, expectSigns, interpolateInExponent, othersEchoes } from './ceremony-helpers.js';
-import { seededRng } from './frost-helpers.js';
+import { groupShape, seededRng } from './frost-helpers.js';
 
-/** (k, n) with 2 ≤ k ≤ n ≤ 5, and a random k-subset of indices 0..n−1. */
-const shape = fc
-  .integer({ min: 2, max: 5 })
-  .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 2, max: n })))
-  .chain(([n, k]) =>
-    fc.tuple(
-      fc.constant(n),
-      fc.constant(k),
-      fc.shuffledSubarray(
-        Array.from({ length: n }, (_, i) => i),
-        { minLength: k, maxLength: k },
-      ),
-    ),
-  );
+const shape = groupShape(5);
 
 describe('key ceremony properties', () => {
   it('refresh keeps the group key, renews every share, and a random k-subset of new shares signs', () => {

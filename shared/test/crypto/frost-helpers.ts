@@ -3,6 +3,7 @@
  * independent transcription of RFC 9591 §4.4/§4.5 (binding factors, group commitment) used to
  * observe R's parity, which the 64-byte signature hides.
  */
+import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { secp256k1, secp256k1_hasher } from '@noble/curves/secp256k1.js';
@@ -135,4 +136,24 @@ export function isOddY(pointOrHex: string | InstanceType<typeof Point>): boolean
 /** n - z: the negation of a scalar, 32-byte hex. */
 export function negateScalarHex(hex: string): string {
   return Fn.toBytes(Fn.neg(BigInt('0x' + hex))).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '');
+}
+
+/**
+ * (n, k, signer indices) with 2 ≤ k ≤ n ≤ `maxN` (noble, like ZF, refuses k = 1) and a random
+ * subset of indices 0..n−1: exactly k of them, or, with `signers: 'k-to-n'`, k up to n.
+ */
+export function groupShape(maxN: number, signers: 'k' | 'k-to-n' = 'k') {
+  return fc
+    .integer({ min: 2, max: maxN })
+    .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 2, max: n })))
+    .chain(([n, k]) =>
+      fc.tuple(
+        fc.constant(n),
+        fc.constant(k),
+        fc.shuffledSubarray(
+          Array.from({ length: n }, (_, i) => i),
+          { minLength: k, maxLength: signers === 'k' ? k : n },
+        ),
+      ),
+    );
 }
