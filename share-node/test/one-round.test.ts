@@ -1,73 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  aggregateSignature,
-  computeEventId,
-  createSigningPackage,
-  dealerKeygen,
-  groupXOnlyKey,
-  hexToBytes,
-  type SigningCommitments,
-} from '@frostbunker/shared/crypto';
-import { silentLogger } from '@frostbunker/shared/logger';
-import {
-  computeGroupId,
-  toNodeMessageSchema,
-  type FromNodeMessage,
-  type SessionId,
-  type ToNodeMessage,
-} from '@frostbunker/shared/protocol';
-import { NodeLog } from '../src/node-log.js';
-import { NodeState } from '../src/node-state.js';
-import { ShareSigner } from '../src/signer/share-signer.js';
-import { DEFAULT_VETO_POLICY } from '../src/veto/policy-schema.js';
+import { aggregateSignature, computeEventId, createSigningPackage, hexToBytes, type SigningCommitments } from '@frostbunker/shared/crypto';
+import { toNodeMessageSchema, type FromNodeMessage, type ToNodeMessage } from '@frostbunker/shared/protocol';
+import type { VetoPolicy } from '../src/veto/policy-schema.js';
+import { signerGroup } from './signer-group.js';
 
-/** Two real share signers of a 2-of-3 group, spoken to directly as a (possibly malicious) coordinator. */
-function setup(node1Policy: Partial<typeof DEFAULT_VETO_POLICY> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'frostbunker-one-round-'));
-  const nowSec = () => Math.floor(Date.now() / 1000);
-  const { group, shares } = dealerKeygen({ threshold: 2, maxSigners: 3 });
-  const members = shares.map((s, i) => ({ identifier: s.identifier, nodePubkey: String(i + 1).repeat(64), label: `node-${i + 1}` }));
-  const groupId = computeGroupId({ ...group, members });
-  const userPubkey = groupXOnlyKey(group);
-  const later: FromNodeMessage[] = [];
-  const makeSigner = (i: number) =>
-    new ShareSigner({
-      groupId,
-      epoch: 0,
-      group,
-      groupPubkey: userPubkey,
-      share: shares[i]!,
-      logger: silentLogger,
-      nowSec,
-      monotonicMs: () => performance.now(),
-      policy: () => ({
-        policy: { ...DEFAULT_VETO_POLICY, rateLimits: { perMinute: 1e6, perHour: 1e6, perDay: 1e6 }, ...(i === 0 ? node1Policy : {}) },
-        rules: [],
-      }),
-      log: NodeLog.open(join(dir, `node-${i + 1}`, 'node-log.jsonl'), { nowSec }),
-      state: new NodeState(join(dir, `node-${i + 1}`, 'state.json')),
-      sendLater: (message) => void later.push(message),
-    });
-  const signers = [makeSigner(0), makeSigner(1), makeSigner(2)];
-  const header = (sessionId: string = randomBytes(16).toString('hex')) => ({ v: 2 as const, groupId, epoch: 0, sessionId: sessionId as SessionId });
-  const event = (content: string, kind = 1) => ({ pubkey: userPubkey as string, created_at: nowSec(), kind, tags: [] as string[][], content });
+/** The signers of a 2-of-3 group, spoken to directly as a (possibly malicious) coordinator. */
+function setup(node1Policy: Partial<VetoPolicy> = {}) {
+  const g = signerGroup({ policy: (i) => (i === 0 ? node1Policy : {}) });
+  const header = (sessionId?: string) => g.header(2, sessionId);
 
-  /** Asks node `i` for `count` commitments, as the coordinator's refill does. */
-  function pool(i: number, count: number): SigningCommitments[] {
-    const reply = signers[i]!.handle({ ...header(), type: 'nonce_pool_request', count });
-    if (reply.type !== 'nonce_pool') throw new Error(`no pool: ${JSON.stringify(reply)}`);
-    return reply.commitments;
-  }
-
-  function signRequest(e: ReturnType<typeof event>, commitments: SigningCommitments[], sessionId?: string, eventId?: string): ToNodeMessage {
+  function signRequest(e: ReturnType<typeof g.event>, commitments: SigningCommitments[], sessionId?: string, eventId?: string): ToNodeMessage {
     return { ...header(sessionId), type: 'sign_request', event: e, eventId: (eventId ?? computeEventId(e)) as never, commitments };
   }
 
-  return { group, signers, makeSigner, pool, signRequest, event, header, later, userPubkey };
+  return { group: g.group, signers: g.signers, makeSigner: g.makeSigner, pool: g.pool, signRequest, event: g.event, header, later: g.later, userPubkey: g.userPubkey };
 }
 
 describe('share node, one-round signing (issue 9)', () => {

@@ -3,60 +3,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  aggregateSignature,
-  computeEventId,
-  createSigningPackage,
-  dealerKeygen,
-  groupXOnlyKey,
-  hexToBytes,
-  verifySignatureShare,
-  type SigningCommitments,
-} from '@frostbunker/shared/crypto';
+import { aggregateSignature, computeEventId, createSigningPackage, hexToBytes, verifySignatureShare, type SigningCommitments } from '@frostbunker/shared/crypto';
 import { CheaterError } from '@frostbunker/shared/errors';
-import { silentLogger } from '@frostbunker/shared/logger';
-import { computeGroupId, type EventId, type FromNodeMessage, type SessionId } from '@frostbunker/shared/protocol';
-import { NodeLog } from '../src/node-log.js';
-import { NodeState } from '../src/node-state.js';
+import type { EventId, FromNodeMessage } from '@frostbunker/shared/protocol';
 import { BYZANTINE_SHARES, byzantineShareArmed, type ByzantineShare } from '../src/signer/byzantine.js';
 import { commitmentHash, NonceLedger, openNonceLedger } from '../src/signer/nonce-ledger.js';
-import { ShareSigner, type SignerTestHooks } from '../src/signer/share-signer.js';
-import { DEFAULT_VETO_POLICY } from '../src/veto/policy-schema.js';
+import type { SignerTestHooks } from '../src/signer/share-signer.js';
+import { signerGroup } from './signer-group.js';
 
 /** Share signers of a 2-of-3 group with test hooks, spoken to directly as the coordinator. */
 function setup(hooks: (i: number) => SignerTestHooks) {
-  const dir = mkdtempSync(join(tmpdir(), 'frostbunker-test-hooks-'));
-  const nowSec = () => Math.floor(Date.now() / 1000);
-  const { group, shares } = dealerKeygen({ threshold: 2, maxSigners: 3 });
-  const members = shares.map((s, i) => ({ identifier: s.identifier, nodePubkey: String(i + 1).repeat(64), label: `node-${i + 1}` }));
-  const groupId = computeGroupId({ ...group, members });
-  const userPubkey = groupXOnlyKey(group);
-  const signers = shares.map(
-    (share, i) =>
-      new ShareSigner({
-        groupId,
-        epoch: 0,
-        group,
-        groupPubkey: userPubkey,
-        share,
-        logger: silentLogger,
-        nowSec,
-        monotonicMs: () => performance.now(),
-        policy: () => ({ policy: { ...DEFAULT_VETO_POLICY, rateLimits: { perMinute: 1e6, perHour: 1e6, perDay: 1e6 } }, rules: [] }),
-        log: NodeLog.open(join(dir, `node-${i + 1}`, 'node-log.jsonl'), { nowSec }),
-        state: new NodeState(join(dir, `node-${i + 1}`, 'state.json')),
-        sendLater: () => {},
-        testHooks: hooks(i),
-      }),
-  );
-  const header = <V extends 1 | 2>(v: V, sessionId = randomBytes(16).toString('hex')) => ({ v, groupId, epoch: 0, sessionId: sessionId as SessionId });
-  const event = (content: string) => ({ pubkey: userPubkey as string, created_at: nowSec(), kind: 1, tags: [] as string[][], content });
-
-  function pool(i: number, count: number): SigningCommitments[] {
-    const reply = signers[i]!.handle({ ...header(2), type: 'nonce_pool_request', count });
-    if (reply.type !== 'nonce_pool') throw new Error(`no pool: ${JSON.stringify(reply)}`);
-    return reply.commitments;
-  }
+  const { dir, group, signers, header, event, pool } = signerGroup({ testHooks: hooks });
 
   /** One-round request to nodes 1 and 2 (node 3 votes); their replies. */
   function signOneRound(content: string): { eventId: EventId; commitments: SigningCommitments[]; replies: FromNodeMessage[] } {
