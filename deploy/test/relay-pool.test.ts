@@ -118,6 +118,32 @@ describe('RelayPool', { timeout: 15_000 }, () => {
     expect(received).toEqual(['sent in the gap']);
   });
 
+  it('with liveOnlyAtStart: nothing the relay kept from before the start, new events at once, and the gap after a reconnect', async () => {
+    const first = await startLocalRelay();
+    const port = first.port;
+    const me = getPublicKey(generateSecretKey());
+    const event = (content: string) => finalizeEvent({ kind: KIND_NIP46, content, tags: [['p', me]], created_at: nowSec() }, generateSecretKey());
+    const publish = async (url: string, e: NostrEvent) => {
+      const publisher = await openRawClient(url);
+      publisher.send(['EVENT', e]);
+      await publisher.next((frame) => frame[0] === 'OK' && frame[1] === e.id);
+      await publisher.close();
+    };
+    await publish(first.url, event('from before the start'));
+    const pool = later(new RelayPool({ urls: [first.url], backoffMs: { initial: 1_000, max: 1_000 }, probeIntervalMs: 0 }));
+    const received: string[] = [];
+    pool.subscribe(() => [{ kinds: [KIND_NIP46], '#p': [me], since: nowSec() - 60 }], (e) => received.push(e.content), { liveOnlyAtStart: true });
+    await waitFor('subscribed', () => pool.health()[0]?.liveSubscriptions === 1);
+    await publish(first.url, event('live'));
+    await waitFor('live event', () => received.length === 1);
+    // A restart in which an event lands before the pool is back: the reconnect's REQ asks for history.
+    await first.close();
+    const relay = later(await startLocalRelay({ port }));
+    await publish(relay.url, event('sent in the gap'));
+    await waitFor('resubscribed and caught up', () => received.length === 2, 5_000);
+    expect(received).toEqual(['live', 'sent in the gap']);
+  });
+
   it('marks a relay that stops delivering as degraded, reconnects, and clears it once a probe comes back', async () => {
     const hostile = later(await startHostileRelay({ deafFirstConnection: true }));
     const logs: string[] = [];

@@ -96,6 +96,9 @@ async function main(): Promise<void> {
     kind: KIND_FROSTBUNKER_NODE,
     schema: toShareNodeMessageSchema,
     isKnownSender: (pubkey: string) => pubkey === enrolment.coordinatorPubkey,
+    // What relays keep from before this start is over: sessions past their deadline, ceremonies
+    // whose decision a restarted node asks the coordinator for (RELIABILITY.md §2.7).
+    liveOnlyAtStart: true,
   });
   const makeSigner = (current: ShareNodeConfig) =>
     new ShareSigner({

@@ -82,6 +82,14 @@ export type InvalidEventReason = 'bad_sig' | 'malformed';
 export interface SubscribeOptions {
   /** Told about each event dropped for an invalid signature or shape, so callers can count it. */
   onInvalid?: (reason: InvalidEventReason, relayUrl: string) => void;
+  /**
+   * The first REQ to each relay asks for new events only (NIP-01 `limit: 0`); later ones (after a
+   * reconnect) ask for the filters' history too, to catch what arrived while the socket was down.
+   * For a process whose earlier life already answered what a relay keeps (a restarted share node):
+   * stored events are replays of sessions and ceremonies that are over, and relays serve them
+   * newest first, so a replayed ceremony would outrun its own abort.
+   */
+  liveOnlyAtStart?: boolean;
 }
 
 export interface PoolSubscription {
@@ -109,6 +117,8 @@ interface SubscriptionState {
   readonly onInvalid: ((reason: InvalidEventReason, relayUrl: string) => void) | undefined;
   /** Relays that sent EOSE for this subscription on their current connection. */
   readonly live: Set<string>;
+  /** With `liveOnlyAtStart`: relays that got this subscription's REQ before (later REQs ask for history). */
+  readonly requested: Set<string> | undefined;
   readonly retryTimers: Map<string, NodeJS.Timeout>;
   readonly retryAttempts: Map<string, number>;
 }
@@ -250,6 +260,7 @@ export class RelayPool {
       onEvent,
       onInvalid: options.onInvalid,
       live: new Set(),
+      requested: options.liveOnlyAtStart ? new Set() : undefined,
       retryTimers: new Map(),
       retryAttempts: new Map(),
     };
@@ -483,7 +494,12 @@ export class RelayPool {
     if (!connection.connected) return;
     subscription.live.delete(connection.url);
     this.#probe.onReq(connection.url, subscription.subscriptionId);
-    connection.send(JSON.stringify(['REQ', subscription.subscriptionId, ...subscription.filters()]));
+    let filters = subscription.filters();
+    if (subscription.requested !== undefined && !subscription.requested.has(connection.url)) {
+      subscription.requested.add(connection.url);
+      filters = filters.map((filter) => ({ ...filter, limit: 0 }));
+    }
+    connection.send(JSON.stringify(['REQ', subscription.subscriptionId, ...filters]));
   }
 
   /** Logs how long a (re)connected relay took to confirm every subscription (G1/G2 figures). */

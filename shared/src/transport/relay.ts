@@ -36,6 +36,8 @@ export interface RelayTransportOptions<TIn> {
   nowSec?: () => number;
   /** Inbound dedupe by event id. Default 10,000 ids, kept twice the window. */
   maxDedupeEntries?: number;
+  /** New messages only at start, history after a reconnect (RelayPool `liveOnlyAtStart`). Default false. */
+  liveOnlyAtStart?: boolean;
   /** Defence in depth: the pool already verifies. Default `verifyEvent` of `../nostr/event-signer` (libsecp256k1). */
   verify?: (event: NostrEvent) => boolean;
   logger?: TransportLogger;
@@ -104,6 +106,7 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     // unauthenticated input and count as `bad_sig` here.
     this.#subscription = this.#pool.subscribe(filters, (event) => this.#onEvent(event), {
       onInvalid: () => this.#drop('bad_sig', undefined),
+      ...(options.liveOnlyAtStart ? { liveOnlyAtStart: true } : {}),
     });
   }
 
