@@ -5,6 +5,7 @@ import {
   createSigningPackage,
   groupXOnlyKey,
   hexToBytes,
+  precomputeGroupCommitment,
   type SigningCommitments,
   type SigningPackage,
 } from '@frostbunker/shared/crypto';
@@ -457,6 +458,8 @@ export class SigningCoordinator {
         event,
         commitments: signingPackage.commitments,
       });
+      // R while the nodes sign: aggregation is then a sum and one verification (issue 9).
+      setImmediate(() => precomputeGroupCommitment(this.#identity.group, signingPackage));
       const startedMs = performance.now();
       // Once k nodes have answered (shares or votes), a chosen node still silent gets the veto grace,
       // as in round 1, and then two rounds take over, so a dead node costs the grace, not the deadline.

@@ -138,16 +138,14 @@ export function trSignatureShare(input: {
 }
 
 /**
- * RFC 9591 §5.3 aggregate(): the 64-byte BIP-340 signature x(R) || Σ z_i. Unverified: the caller
- * verifies it, and names culprits share by share when it fails.
+ * RFC 9591 §5.3 aggregate(): the 64-byte BIP-340 signature x(R) || Σ z_i, from the package's
+ * group commitment (`trGroupCommitment`). Unverified: the caller verifies it, and names culprits
+ * share by share when it fails.
  */
 export function trAggregate(
-  evenKey: Uint8Array,
-  list: readonly TrCommitment[],
-  message: Uint8Array,
+  committed: TrGroupCommitment | undefined,
   shares: readonly Uint8Array[],
 ): Uint8Array | undefined {
-  const committed = trGroupCommitment(evenKey, list, message);
   if (committed === undefined) return undefined;
   let z = Fn.ZERO;
   for (const share of shares) z = Fn.add(z, Fn.fromBytes(share));

@@ -24,7 +24,7 @@ import {
 } from './group-package.js';
 import { evaluatePolynomial, scalarToBytes } from './polynomial.js';
 import { RedactedSecret } from './redact.js';
-import { trAggregate, trCommit, trSignatureShare, type TrCommitment } from './frost-tr.js';
+import { trAggregate, trCommit, trGroupCommitment, trSignatureShare, type TrCommitment, type TrGroupCommitment } from './frost-tr.js';
 import { verifySchnorr } from './schnorr.js';
 import { isCompressedPoint, verifySchnorrWasm } from './secp256k1-wasm.js';
 import { decodePoint, encodePoint } from './vss.js';
@@ -435,6 +435,25 @@ function assertCompressedPoint(hex: unknown, title: string): void {
   if (!isCompressedPoint(hexToBytes(hex, 33, title))) throw invalidInput(title, 'a compressed secp256k1 point');
 }
 
+/** Each checked package's group commitment R, computed once (precomputeGroupCommitment or aggregate). */
+const groupCommitments = new WeakMap<NonceCommitments[], TrGroupCommitment | undefined>();
+
+function groupCommitmentOf(forms: NobleGroup, pkg: SigningPackage, list: NonceCommitments[]): TrGroupCommitment | undefined {
+  if (!groupCommitments.has(list)) groupCommitments.set(list, trGroupCommitment(forms.evenKey, trList(list), pkg.message));
+  return groupCommitments.get(list);
+}
+
+/**
+ * Computes the package's group commitment R (RFC 9591 §4.5) ahead of aggregation: a coordinator
+ * that knows the package before the shares arrive (one-round signing) does it while the share
+ * nodes work, so aggregation is a sum and one verification (issue 9).
+ */
+export function precomputeGroupCommitment(group: GroupPackage, pkg: SigningPackage): void {
+  const { forms } = nobleGroupForms(group);
+  const { pkg: signing, list } = checkedPackage(pkg);
+  groupCommitmentOf(forms, signing, list);
+}
+
 /** A checked package's commitments as frost-tr.ts takes them, converted once per package. */
 const trLists = new WeakMap<NonceCommitments[], TrCommitment[]>();
 
@@ -601,7 +620,7 @@ export function aggregateSignature(
   // frost's aggregate-then-verify; RFC 9591 §5.3 leaves share checks to the coordinator's
   // discretion). The sum is ours (frost-tr.ts); the check is libsecp256k1's BIP-340 verifier, the
   // reference implementation, independent of both our maths and noble.
-  const signature = trAggregate(forms.evenKey, trList(list), signing.message, ids.map((id) => encoded[id] as Uint8Array));
+  const signature = trAggregate(groupCommitmentOf(forms, signing, list), ids.map((id) => encoded[id] as Uint8Array));
   const xOnly = forms.evenKey.subarray(1);
   // Only the vectors' test seam signs messages that are not 32 bytes; libsecp256k1's verifier takes 32.
   const verify = signing.message.length === MESSAGE_BYTES ? verifySchnorrWasm : verifySchnorr;

@@ -17,6 +17,7 @@ export {
   identifierFromIndex,
   indexOfIdentifier,
   parseGroupPackage,
+  precomputeGroupCommitment,
   signShare,
   verifySignatureShare,
   type GroupPackage,

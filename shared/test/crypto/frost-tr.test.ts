@@ -6,6 +6,7 @@ import { bytesToHex, hexToBytes } from '../../src/crypto/bytes.js';
 import {
   aggregateSignature,
   commit,
+  precomputeGroupCommitment,
   createSigningPackage,
   dealerKeygen,
   signShare,
@@ -73,4 +74,19 @@ describe('FROST hot path on libsecp256k1 equals noble', () => {
     // Both branches of each even-y rule were exercised (each has probability 1/2 per run).
     expect(Object.values(parities).every((count) => count > 0), JSON.stringify(parities)).toBe(true);
   }, 120_000);
+
+  it('aggregates the same signature with R computed ahead (precomputeGroupCommitment), and still names a bad share', () => {
+    const { group, shares } = dealerKeygen({ threshold: 2, maxSigners: 3, rng: seededRng(7) });
+    const message = new Uint8Array(32).fill(9);
+    const sign = (precompute: boolean, tamper: boolean) => {
+      const round1 = shares.slice(0, 2).map((share, i) => ({ share, ...commit(share, seededRng(70 + i)) }));
+      const pkg = createSigningPackage(message, round1.map((r) => r.commitments));
+      if (precompute) precomputeGroupCommitment(group, pkg);
+      const zs = Object.fromEntries(round1.map((r) => [r.share.identifier, signShare(r.share, group, r.nonces, pkg)]));
+      if (tamper) zs[shares[1]!.identifier] = 'ab'.repeat(32);
+      return () => aggregateSignature(group, pkg, zs);
+    };
+    expect(sign(true, false)()).toBe(sign(false, false)());
+    expect(sign(true, true)).toThrow(new RegExp(`invalid signature share from ${shares[1]!.identifier}`));
+  });
 });
