@@ -289,6 +289,37 @@ export function readSubShare(value: unknown, recipient: FrostIdentifier): bigint
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * A verified refresh or reshare waiting for the echo round: what this member echoes, the dealers
+ * whose contributions failed (thrown by the finish step once the echoes agree; log them early if
+ * useful), and a secret sum kept by the ceremony's module, keyed by the instance. Prints
+ * `<redacted>`. `discard` zeroes and forgets that sum.
+ */
+export abstract class PendingCeremony extends RedactedSecret {
+  readonly identifier: FrostIdentifier;
+  readonly echo: CommitmentEcho;
+  readonly rejections: readonly Rejection[];
+  readonly #forget: (pending: PendingCeremony) => void;
+
+  protected constructor(
+    identifier: FrostIdentifier,
+    echo: CommitmentEcho,
+    rejections: readonly Rejection[],
+    forget: (pending: PendingCeremony) => void,
+  ) {
+    super();
+    this.identifier = identifier;
+    this.echo = echo;
+    this.rejections = Object.freeze([...rejections]);
+    this.#forget = forget;
+  }
+
+  /** Abandons the ceremony (abort, timeout): zeroes the pending secret. Idempotent. */
+  discard(): void {
+    this.#forget(this);
+  }
+}
+
+/**
  * What each participant broadcasts before it uses anything it received: a digest of every
  * dealer's commitment vector as it saw it, and the digest over all of them. Comparing the
  * per-dealer digests names the dealer whose vector differed.

@@ -41,6 +41,7 @@ import {
   readCommitmentMessages,
   readSubShare,
   throwIfRejected,
+  PendingCeremony,
   type CommitmentEcho,
   type CommitmentMessage,
   type Rejection,
@@ -61,7 +62,6 @@ import {
   wipe,
   type Rng,
 } from './polynomial.js';
-import { RedactedSecret } from './redact.js';
 import { decodePoint, encodePoint, evaluateVss, type CurvePoint } from './vss.js';
 
 /**
@@ -102,35 +102,16 @@ interface PendingInternal {
 }
 
 const PENDING: unique symbol = Symbol('refresh.pending');
-const pendings = new WeakMap<PendingRefresh, PendingInternal>();
+const pendings = new WeakMap<PendingCeremony, PendingInternal>();
 
-/**
- * A verified refresh waiting for the echo round; holds the sum of our sub-shares (secret), prints
- * `<redacted>`. `rejections` lists the dealers whose contributions failed (thrown by finishRefresh
- * once the echoes agree); log them early if useful.
- */
-export class PendingRefresh extends RedactedSecret {
-  readonly identifier: FrostIdentifier;
-  readonly echo: CommitmentEcho;
-  readonly rejections: readonly Rejection[];
-
-  constructor(
-    token: typeof PENDING,
-    identifier: FrostIdentifier,
-    echo: CommitmentEcho,
-    rejections: readonly Rejection[],
-  ) {
-    super();
+/** A verified refresh waiting for the echo round; its secret is the sum of our sub-shares. */
+export class PendingRefresh extends PendingCeremony {
+  constructor(token: typeof PENDING, identifier: FrostIdentifier, echo: CommitmentEcho, rejections: readonly Rejection[]) {
     if (token !== PENDING) throw invalidInput('PendingRefresh', 'construction via verifyRefresh()');
-    this.identifier = identifier;
-    this.echo = echo;
-    this.rejections = Object.freeze([...rejections]);
-  }
-
-  /** Abandons the refresh (abort, timeout): zeroes the pending sum. Idempotent. */
-  discard(): void {
-    pendings.get(this)?.delta.fill(0);
-    pendings.delete(this);
+    super(identifier, echo, rejections, (pending) => {
+      pendings.get(pending)?.delta.fill(0);
+      pendings.delete(pending);
+    });
   }
 }
 

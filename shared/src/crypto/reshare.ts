@@ -34,6 +34,7 @@ import {
   readCommitmentMessages,
   readSubShare,
   throwIfRejected,
+  PendingCeremony,
   type CommitmentEcho,
   type CommitmentMessage,
   type Rejection,
@@ -54,7 +55,6 @@ import {
   wipe,
   type Rng,
 } from './polynomial.js';
-import { RedactedSecret } from './redact.js';
 import { decodePoint, encodePoint, evaluateVss, type CurvePoint } from './vss.js';
 
 /** The group shape after resharing. */
@@ -124,31 +124,16 @@ interface PendingInternal {
 }
 
 const PENDING: unique symbol = Symbol('reshare.pending');
-const pendings = new WeakMap<PendingReshare, PendingInternal>();
+const pendings = new WeakMap<PendingCeremony, PendingInternal>();
 
-/** A verified reshare waiting for the echo round; holds our new share (secret), prints `<redacted>`. */
-export class PendingReshare extends RedactedSecret {
-  readonly identifier: FrostIdentifier;
-  readonly echo: CommitmentEcho;
-  readonly rejections: readonly Rejection[];
-
-  constructor(
-    token: typeof PENDING,
-    identifier: FrostIdentifier,
-    echo: CommitmentEcho,
-    rejections: readonly Rejection[],
-  ) {
-    super();
+/** A verified reshare waiting for the echo round; its secret is our new share. */
+export class PendingReshare extends PendingCeremony {
+  constructor(token: typeof PENDING, identifier: FrostIdentifier, echo: CommitmentEcho, rejections: readonly Rejection[]) {
     if (token !== PENDING) throw invalidInput('PendingReshare', 'construction via verifyReshare()');
-    this.identifier = identifier;
-    this.echo = echo;
-    this.rejections = Object.freeze([...rejections]);
-  }
-
-  /** Abandons the reshare (abort, timeout): zeroes the pending share. Idempotent. */
-  discard(): void {
-    pendings.get(this)?.sum.fill(0);
-    pendings.delete(this);
+    super(identifier, echo, rejections, (pending) => {
+      pendings.get(pending)?.sum.fill(0);
+      pendings.delete(pending);
+    });
   }
 }
 
