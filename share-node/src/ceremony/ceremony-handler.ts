@@ -18,6 +18,7 @@ import {
   signShare,
   verifyRefresh,
   verifyReshare,
+  type CommitmentEcho,
   type GroupPackage,
   type PendingRefresh,
   type PendingReshare,
@@ -303,6 +304,34 @@ export class CeremonyHandler {
     return member.nodePubkey;
   }
 
+  /**
+   * Opens a sub-share `dealer` sealed to us for this ceremony; 'undecryptable' (the verify step
+   * names the dealer) when it does not open or is not addressed dealer → us. The sealed payload is
+   * authenticated by ECDH(dealer, us): the coordinator cannot make one.
+   */
+  #openSubShare(ceremonyId: string, dealer: FrostIdentifier, me: FrostIdentifier, sealed: string, members?: readonly GroupMember[]): unknown {
+    try {
+      const parsed = sealedSubShareSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(dealer, members), sealed)));
+      if (parsed.success && parsed.data.ceremonyId === ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === me) return parsed.data.subShare;
+    } catch (error) {
+      if (error instanceof CeremonyFailure) throw error;
+    }
+    return 'undecryptable';
+  }
+
+  /** Our echo sealed to every other member (node to node: the coordinator only relays it). */
+  #sealEchoes(ceremonyId: string, me: FrostIdentifier, members: readonly GroupMember[], echo: CommitmentEcho): Record<string, string> {
+    const sealed: Record<string, string> = {};
+    for (const member of members) {
+      if (member.identifier === me) continue;
+      sealed[member.identifier] = this.#options.codec.encrypt(
+        member.nodePubkey,
+        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId, from: me, to: member.identifier, echo }),
+      );
+    }
+    return sealed;
+  }
+
   /** S2 (first half): open every sub-share meant for us, verify all contributions, echo. */
   #deliver(message: CeremonyDeliver): FromNodeCeremonyMessage {
     const active = this.#activeFor(message.ceremonyId, 'dealt');
@@ -312,29 +341,12 @@ export class CeremonyHandler {
     const subShares: Record<string, unknown> = {};
     for (const [dealer, contribution] of Object.entries(message.contributions) as [FrostIdentifier, { commitments: string[]; sealed: string }][]) {
       commitments[dealer] = { commitments: contribution.commitments };
-      // The sealed payload is authenticated by ECDH(dealer, us): the coordinator cannot make one.
-      let opened: unknown = 'undecryptable';
-      try {
-        const parsed = sealedSubShareSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(dealer), contribution.sealed)));
-        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === me) {
-          opened = parsed.data.subShare;
-        }
-      } catch (error) {
-        if (error instanceof CeremonyFailure) throw error;
-      }
-      subShares[dealer] = opened;
+      subShares[dealer] = this.#openSubShare(message.ceremonyId, dealer, me, contribution.sealed);
     }
     const pending = verifyRefresh({ share: config.share, group: config.group, commitments, subShares });
     active.pending = pending;
     active.phase = 'verified';
-    const sealed: Record<string, string> = {};
-    for (const member of config.members) {
-      if (member.identifier === me) continue;
-      sealed[member.identifier] = this.#options.codec.encrypt(
-        member.nodePubkey,
-        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: message.ceremonyId, from: me, to: member.identifier, echo: pending.echo }),
-      );
-    }
+    const sealed = this.#sealEchoes(message.ceremonyId, me, config.members, pending.echo);
     if (pending.rejections.length > 0) {
       this.#options.logger.warn('refresh: contributions rejected (blame after the echo round)', { rejections: pending.rejections.map((r) => r.from.slice(0, 12)) });
     }
@@ -533,7 +545,6 @@ export class CeremonyHandler {
     const { subShares, echo } = dealDkg(dkg.state, message.round1);
     dkg.phase = 'dealt';
     const sealed: Record<string, string> = {};
-    const echoes: Record<string, string> = {};
     try {
       for (const subShare of subShares) {
         const recipient = this.#memberKey(subShare.recipient, dkg.params.members);
@@ -545,13 +556,7 @@ export class CeremonyHandler {
     } finally {
       for (const subShare of subShares) subShare.discard();
     }
-    for (const member of dkg.params.members) {
-      if (member.identifier === dkg.me) continue;
-      echoes[member.identifier] = this.#options.codec.encrypt(
-        member.nodePubkey,
-        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: dkg.ceremonyId, from: dkg.me, to: member.identifier, echo }),
-      );
-    }
+    const echoes = this.#sealEchoes(dkg.ceremonyId, dkg.me, dkg.params.members, echo);
     this.#step(dkg.ceremonyId, 'dkg.D2.dealt', 'every proof of knowledge verified; sub-shares sealed to each participant');
     return { ...this.#header(dkg.ceremonyId), type: 'ceremony_dkg_round2', digest: echo.digest, sealed, echoes };
   }
@@ -698,26 +703,12 @@ export class CeremonyHandler {
     const subShares: Record<string, unknown> = {};
     for (const [dealer, contribution] of Object.entries(message.contributions) as [FrostIdentifier, { commitments: string[]; sealed: string }][]) {
       commitments[dealer] = { commitments: contribution.commitments };
-      let opened: unknown = 'undecryptable';
-      try {
-        const parsed = sealedSubShareSchema.safeParse(JSON.parse(this.#options.codec.decrypt(this.#memberKey(dealer, reshare.fromMembers), contribution.sealed)));
-        if (parsed.success && parsed.data.ceremonyId === message.ceremonyId && parsed.data.dealer === dealer && parsed.data.recipient === me) opened = parsed.data.subShare;
-      } catch (error) {
-        if (error instanceof CeremonyFailure) throw error;
-      }
-      subShares[dealer] = opened;
+      subShares[dealer] = this.#openSubShare(message.ceremonyId, dealer, me, contribution.sealed, reshare.fromMembers);
     }
     const pending = verifyReshare({ group: reshare.fromGroup, dealers: params.dealers, next: { threshold: params.newThreshold, maxSigners: params.newMaxSigners }, identifier: me, commitments, subShares });
     reshare.pending = pending;
     active.phase = 'verified';
-    const sealed: Record<string, string> = {};
-    for (const member of reshare.newMembers) {
-      if (member.identifier === me) continue;
-      sealed[member.identifier] = this.#options.codec.encrypt(
-        member.nodePubkey,
-        JSON.stringify({ v: CEREMONY_PROTOCOL_VERSION, type: 'echo', ceremonyId: message.ceremonyId, from: me, to: member.identifier, echo: pending.echo }),
-      );
-    }
+    const sealed = this.#sealEchoes(message.ceremonyId, me, reshare.newMembers, pending.echo);
     return { ...this.#header(message.ceremonyId), type: 'ceremony_echo', digest: pending.echo.digest, sealed };
   }
 
