@@ -312,17 +312,8 @@ export class ShareSigner {
     this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind }, { sync: nonces === undefined });
     const header = this.#headerV2(request.sessionId);
     if (nonces === undefined) return { ...header, type: 'sign_vote', eventId: request.eventId };
-    let signatureShare: string;
-    try {
-      const pkg = createSigningPackage(hexToBytes(request.eventId), request.commitments);
-      signatureShare = this.#signatureShare(nonces, pkg, request.sessionId);
-    } catch (error) {
-      // signShare consumed the nonces whatever happened.
-      const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';
-      return this.#refuse(request, 'bad_package', boundReason(reason));
-    } finally {
-      nonces.discard();
-    }
+    const signatureShare = this.#shareForPackage(request, nonces);
+    if (typeof signatureShare !== 'string') return signatureShare;
     this.#options.log.append({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
     if (request.event.kind === KIND_CONTACTS) {
       this.#options.state.setContactListFollows(request.event.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
@@ -332,6 +323,18 @@ export class ShareSigner {
     this.#options.testHooks?.ledger?.record(next, request.sessionId, 'commit');
     this.#options.testHooks?.failpoint?.('round1.after_commit');
     return { ...header, type: 'sign_share', eventId: request.eventId, signatureShare, next };
+  }
+
+  /** z_i for the package `request` names, or the refusal when the package is bad; the nonces are consumed either way. */
+  #shareForPackage(request: Round2Request | SignRequest, nonces: SigningNonces): string | FromNodeMessage {
+    try {
+      return this.#signatureShare(nonces, createSigningPackage(hexToBytes(request.eventId), request.commitments), request.sessionId);
+    } catch (error) {
+      const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';
+      return this.#refuse(request, 'bad_package', boundReason(reason));
+    } finally {
+      nonces.discard();
+    }
   }
 
   /** z_i with `nonces` (consumed whatever happens); a test-mode byzantine node lies here. */
@@ -400,15 +403,8 @@ export class ShareSigner {
     const nonces = this.#nonces.take(request.sessionId);
     this.#approved.delete(request.sessionId);
     this.#options.testHooks?.failpoint?.('round2.after_package');
-    let signatureShare: string;
-    try {
-      const pkg = createSigningPackage(hexToBytes(request.eventId), request.commitments);
-      signatureShare = this.#signatureShare(nonces, pkg, request.sessionId);
-    } catch (error) {
-      // signShare consumed the nonces whatever happened: the coordinator must start over.
-      const reason = error instanceof FrostbunkerError ? error.message : 'invalid signing package';
-      return this.#refuse(request, 'bad_package', boundReason(reason));
-    }
+    const signatureShare = this.#shareForPackage(request, nonces);
+    if (typeof signatureShare !== 'string') return signatureShare;
     this.#options.log.append({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: approved.kind });
     if (approved.kind === KIND_CONTACTS) {
       this.#options.state.setContactListFollows(approved.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
