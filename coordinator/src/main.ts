@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const metrics = new CoordinatorMetrics({
     identities: () => observed.map(({ runtime, endpoint }) => ({ name: runtime.name, quorumAvailable: runtime.monitor.status().available, nodes: runtime.monitor.details(), dropped: endpoint.dropped(), pooledCommitments: runtime.pooledCommitments() })),
     relays: () => pool.health(),
-    pendingApprovals: () => approvals.listPending().length,
+    pendingApprovals: () => approvals.countPending(),
     nodeChannelDropped: () => transport.dropped(),
   });
   // Issue 10: each signing request's latency or failure (veto node and reason), for the dashboard.

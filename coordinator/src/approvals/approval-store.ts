@@ -141,6 +141,13 @@ export class ApprovalStore {
     return rows.map(toRecord);
   }
 
+  /** Requests still waiting for a decision (past their deadline excluded), read-only: a metrics scrape writes nothing. */
+  countPending(): number {
+    return this.#db
+      .prepare<[number], { n: number }>("SELECT count(*) AS n FROM approvals WHERE state = 'pending' AND expires_at_sec > ?")
+      .get(this.#nowSec())!.n;
+  }
+
   /** The most recent requests of any state, newest first (for the activity views). */
   listRecent(limit: number): ApprovalRecord[] {
     return this.#db.prepare<[number], ApprovalRow>('SELECT * FROM approvals ORDER BY created_at_sec DESC, rowid DESC LIMIT ?').all(limit).map(toRecord);

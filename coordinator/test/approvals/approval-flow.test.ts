@@ -114,7 +114,11 @@ describe('auth_url approval flow (NIP-46 + SQLite approval queue)', () => {
     const { store, ctx, channel, signed, now, waiter } = setup({ timeoutSec: 30 });
     const reply = dispatchNip46(profile(), client, ctx, channel);
     const [approvalId] = await queued(store);
+    expect(store.countPending()).toBe(1);
     now.sec += 30;
+    // At the deadline it no longer counts, and counting wrote nothing: the row is still 'pending'.
+    expect(store.countPending()).toBe(0);
+    expect(store.get(approvalId!)?.state).toBe('pending');
     waiter.poke();
     expect(await reply).toEqual({ id: 'r1', result: '', error: 'no operator decision within 30 s' });
     expect(signed).toHaveLength(0);
