@@ -160,7 +160,8 @@ async function perform(
   const { requestId } = request;
   switch (request.method) {
     case Nip46Method.connect:
-      return resultReply(requestId, connect(request.params, clientPubkey, ctx));
+      // dispatchNip46 answers connect before the ACL; nothing gated or approved is a connect.
+      throw new FrostbunkerError('INTERNAL', 'connect reached perform()');
     case Nip46Method.signEvent:
       return resultReply(requestId, JSON.stringify(await signShowingNodeWaits(event!, subject, ctx, channel)));
     case Nip46Method.getPublicKey:
