@@ -1,4 +1,4 @@
-export type { DropReason, ReceivedMessage, Transport } from './transport.js';
+export type { DropReason, ReceivedMessage, SendOptions, Transport } from './transport.js';
 export type { TransportLogger, TransportLogLevel } from './logger.js';
 export { silentLogger } from './logger.js';
 export {

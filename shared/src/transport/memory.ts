@@ -13,7 +13,7 @@ import {
   isWithinWindow,
 } from './inbound.js';
 import { silentLogger, type TransportLogger } from './logger.js';
-import type { DropReason, ReceivedMessage, Transport } from './transport.js';
+import type { DropReason, ReceivedMessage, SendOptions, Transport } from './transport.js';
 
 /**
  * Fault hooks for tests. Each predicate sees one message (as sent) on its way from `from` to `to`.
@@ -183,7 +183,7 @@ class MemoryTransport<TIn, TOut> implements Transport<TIn, TOut>, MemoryEndpoint
     });
   }
 
-  async send(recipientPubkey: XOnlyPubkey, message: TOut): Promise<void> {
+  async send(recipientPubkey: XOnlyPubkey, message: TOut, options: SendOptions = {}): Promise<void> {
     if (this.#closed) throw new FrostbunkerError('INTERNAL', 'transport is closed');
     if (!xOnlyPubkeySchema.safeParse(recipientPubkey).success) {
       throw new ProtocolError('PROTOCOL_INVALID', 'recipientPubkey: expected 32-byte lower-case hex');
@@ -193,6 +193,7 @@ class MemoryTransport<TIn, TOut> implements Transport<TIn, TOut>, MemoryEndpoint
     if (exceedsUtf8Bytes(json, this.#maxMessageBytes)) {
       throw new ProtocolError('PROTOCOL_TOO_LARGE', `message exceeds ${this.#maxMessageBytes} bytes`);
     }
+    if (options.after !== undefined) await options.after;
     this.#wire.route(
       {
         messageId: this.#wire.nextMessageId(),

@@ -17,7 +17,7 @@ import {
 } from './inbound.js';
 import { silentLogger, type TransportLogger } from './logger.js';
 import type { PoolSubscription, RelayPoolPort } from './relay-pool.js';
-import type { DropReason, ReceivedMessage, Transport } from './transport.js';
+import type { DropReason, ReceivedMessage, SendOptions, Transport } from './transport.js';
 
 export interface RelayTransportOptions<TIn> {
   /** Our identity secret: signs outbound events and is the NIP-44 key. Held by reference. */
@@ -110,9 +110,11 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     });
   }
 
-  async send(recipientPubkey: XOnlyPubkey, message: TOut): Promise<void> {
+  async send(recipientPubkey: XOnlyPubkey, message: TOut, options: SendOptions = {}): Promise<void> {
     const json = this.#outbound([recipientPubkey], message);
-    await this.#publish(this.#codec.encrypt(recipientPubkey, json), [recipientPubkey]);
+    const event = this.#seal(this.#codec.encrypt(recipientPubkey, json), [recipientPubkey]);
+    if (options.after !== undefined) await options.after;
+    await this.#pool.publish(event);
   }
 
   /**
@@ -121,17 +123,18 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
    * one publish and one relay check instead of n (issue 9: the coordinator's round request goes to
    * every node). Larger messages, and a single recipient, go as separate events.
    */
-  async sendToAll(recipientPubkeys: readonly XOnlyPubkey[], message: TOut): Promise<void> {
+  async sendToAll(recipientPubkeys: readonly XOnlyPubkey[], message: TOut, options: SendOptions = {}): Promise<void> {
     const recipients = [...new Set(recipientPubkeys)];
     const json = this.#outbound(recipients, message);
     const payloads = recipients.map((r) => this.#codec.encrypt(r, json));
     const content = JSON.stringify(payloads);
     // Receivers bound `content` before any ECDH by the single-message size; keep within it.
-    if (recipients.length < 2 || content.length > this.#maxContentChars) {
-      await Promise.all(recipients.map((r, i) => this.#publish(payloads[i] as string, [r])));
-      return;
-    }
-    await this.#publish(content, recipients);
+    const events =
+      recipients.length < 2 || content.length > this.#maxContentChars
+        ? recipients.map((r, i) => this.#seal(payloads[i] as string, [r]))
+        : [this.#seal(content, recipients)];
+    if (options.after !== undefined) await options.after;
+    await Promise.all(events.map((event) => this.#pool.publish(event)));
   }
 
   /** Checks the transport, the recipients and the message; returns the message's JSON. */
@@ -148,9 +151,10 @@ export class RelayTransport<TIn, TOut = TIn> implements Transport<TIn, TOut> {
     return json;
   }
 
-  async #publish(content: string, recipients: readonly XOnlyPubkey[]): Promise<void> {
+  /** The signed carrying event, `p`-tagged to each recipient in order. */
+  #seal(content: string, recipients: readonly XOnlyPubkey[]): NostrEvent {
     const tags = recipients.map((r) => ['p', r]);
-    await this.#pool.publish(finalizeEvent({ kind: this.#kind, content, tags, created_at: this.#nowSec() }, this.#secretKey));
+    return finalizeEvent({ kind: this.#kind, content, tags, created_at: this.#nowSec() }, this.#secretKey);
   }
 
   onMessage(handler: (received: ReceivedMessage<TIn>) => void): () => void {

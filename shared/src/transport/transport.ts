@@ -27,6 +27,16 @@ export type DropReason =
   | 'bad_schema'
   | 'duplicate';
 
+/** How a message leaves. */
+export interface SendOptions {
+  /**
+   * Publish only once this settles: the message is encrypted and signed meanwhile, so the caller's
+   * fsync of what must be on disk before the message leaves overlaps the sealing (issue 9). When
+   * it rejects, nothing is sent and `send` rejects with its error.
+   */
+  readonly after?: Promise<unknown>;
+}
+
 /**
  * Coordinator <-> share-node messages; `TIn` is what this side accepts, `TOut` what it sends. Implementations: `memory.ts` (deterministic tests) and
  * `relay.ts` (Nostr relays, NIP-44 to the recipient, signed by the sender).
@@ -34,9 +44,9 @@ export type DropReason =
 export interface Transport<TIn, TOut = TIn> {
   readonly selfPubkey: XOnlyPubkey;
   /** Delivers `message` to `recipientPubkey`; resolves once handed to at least one relay. */
-  send(recipientPubkey: XOnlyPubkey, message: TOut): Promise<void>;
+  send(recipientPubkey: XOnlyPubkey, message: TOut, options?: SendOptions): Promise<void>;
   /** Delivers the same `message` to every recipient (one carrying event where the transport can). */
-  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: TOut): Promise<void>;
+  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: TOut, options?: SendOptions): Promise<void>;
   /** Registers a handler for validated inbound messages; returns the unsubscribe function. */
   onMessage(handler: (received: ReceivedMessage<TIn>) => void): () => void;
   /** Counts of dropped inbound messages by reason, since start. */

@@ -85,6 +85,26 @@ export function runTransportConformance(
       expect(bob.dropped()).toEqual({});
     });
 
+    it('holds a message until `after` resolves, and sends nothing when it rejects (issue 9: reply after the fsync)', async () => {
+      const { alice, bob } = pair;
+      const inbox = collect(bob);
+      let release!: () => void;
+      const held = alice.send(bob.selfPubkey, { v: 1, text: 'held' }, { after: new Promise<void>((resolve) => (release = resolve)) });
+      let refuse!: (error: Error) => void;
+      const refused = alice.send(bob.selfPubkey, { v: 1, text: 'never' }, { after: new Promise<void>((_, reject) => (refuse = reject)) });
+      await alice.send(bob.selfPubkey, { v: 1, text: 'free' });
+      await waitFor('the free message', () => inbox.texts().includes('free'), deliveryTimeoutMs);
+      await sleep(quietPeriodMs);
+      expect(inbox.texts()).toEqual(['free']);
+      refuse(new Error('fsync failed'));
+      await expect(refused).rejects.toThrow('fsync failed');
+      release();
+      await held;
+      await waitFor('the held message', () => inbox.texts().includes('held'), deliveryTimeoutMs);
+      await sleep(quietPeriodMs);
+      expect(inbox.texts()).toEqual(['free', 'held']);
+    });
+
     it('drops and counts a message from an unknown sender, never delivering it', async () => {
       const { alice, bob, stranger } = pair;
       const inbox = collect(bob);
