@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       policy: () => policies.current(),
       log,
       state,
-      sendLater: (message) => sendOrLog(transport, current.coordinatorPubkey, message, logger),
+      sendLater: (message, after) => sendOrLog(transport, current.coordinatorPubkey, message, logger, after),
       testHooks,
     });
   let signer: ShareSigner | null = config ? makeSigner(config) : null;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   checkNodeLogChain,
@@ -25,6 +25,12 @@ export class NodeLog {
   readonly #nowSec: () => number;
   #lastHash = NODE_LOG_GENESIS;
   #seq = 0;
+  /** Lines up to this seq are on disk (fsynced). */
+  #durableSeq = 0;
+  /** The fsync under way in the thread pool, if any. */
+  #syncing: Promise<void> | undefined;
+  /** Kept open from the first append to `close`, so an fsync can run while the node works. */
+  #fd: number | undefined;
   /** First commit time of each event id in the last day, for "events approved per window". */
   readonly #approvedAtSec = new Map<string, number>();
   readonly chainAtOpen: ChainCheck;
@@ -39,6 +45,7 @@ export class NodeLog {
       this.#lastHash = last.hash;
       this.#seq = last.seq;
     }
+    this.#durableSeq = this.#seq;
     const since = nowSec() - DAY_SEC;
     for (const entry of entries) {
       if (entry.decision === 'committed' && entry.eventId && entry.atSec > since && !this.#approvedAtSec.has(entry.eventId)) {
@@ -54,18 +61,18 @@ export class NodeLog {
   }
 
   /**
-   * Appends one line. `sync: false` leaves the fsync to the next synced line, for a line that is
-   * always followed by another before the node answers anyone (one fsync per co-signature, issue 9).
+   * Appends one line. `sync: false` leaves the fsync to the next synced line or to `flush()`, for
+   * a line the node answers about only after `flush()` (issue 9: the signer's lines are fsynced
+   * once, while its reply is sealed).
    */
   append(record: NodeLogRecord, options: { sync: boolean } = { sync: true }): NodeLogEntry {
     const body = { seq: this.#seq + 1, atSec: this.#nowSec(), ...record, prevHash: this.#lastHash };
     const entry: NodeLogEntry = { ...body, hash: hashNodeLogEntry(body) };
-    const fd = openSync(this.#path, 'a', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
-      if (options.sync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    this.#fd ??= openSync(this.#path, 'a', 0o600);
+    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    if (options.sync) {
+      fsyncSync(this.#fd);
+      this.#durableSeq = entry.seq;
     }
     this.#seq = entry.seq;
     this.#lastHash = entry.hash;
@@ -73,6 +80,41 @@ export class NodeLog {
       this.#approvedAtSec.set(entry.eventId, entry.atSec);
     }
     return entry;
+  }
+
+  /**
+   * Resolves once every line appended before the call is on disk; one fsync in the thread pool
+   * serves every caller waiting meanwhile. Rejects when the fsync fails: then nothing that
+   * depended on those lines may leave the node.
+   */
+  async flush(): Promise<void> {
+    const target = this.#seq;
+    while (this.#durableSeq < target) {
+      this.#syncing ??= this.#syncNow().finally(() => {
+        this.#syncing = undefined;
+      });
+      await this.#syncing;
+    }
+  }
+
+  /** Makes every line durable and closes the file; a later append opens it again. */
+  close(): void {
+    const fd = this.#fd;
+    if (fd === undefined) return;
+    fsyncSync(fd);
+    this.#durableSeq = this.#seq;
+    this.#fd = undefined;
+    // Never under an fsync still running in the thread pool: its fd number could be reused.
+    if (this.#syncing === undefined) closeSync(fd);
+    else void this.#syncing.then(() => closeSync(fd), () => closeSync(fd));
+  }
+
+  async #syncNow(): Promise<void> {
+    const upTo = this.#seq;
+    const fd = this.#fd;
+    if (fd === undefined) throw new Error('node log is closed with lines not on disk');
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+    this.#durableSeq = Math.max(this.#durableSeq, upTo);
   }
 
   /** Distinct events this node agreed to sign (committed nonces for) in the trailing windows. */

@@ -8,7 +8,7 @@ import {
   type ToShareNodeMessage,
   type XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
-import type { Transport } from '@frostbunker/shared/transport';
+import type { SendOptions, Transport } from '@frostbunker/shared/transport';
 import type { CeremonyHandler } from './ceremony/ceremony-handler.js';
 import type { ShareSigner } from './signer/share-signer.js';
 
@@ -24,7 +24,7 @@ export function serveShareSigner(options: {
   const { transport, signer, logger } = options;
   return transport.onMessage(({ senderPubkey, message }) => {
     const reply = signer.handle(message);
-    sendOrLog(transport, senderPubkey, reply, logger);
+    sendOrLog(transport, senderPubkey, reply, logger, signer.logged());
   });
 }
 
@@ -50,21 +50,26 @@ export function serveShareNode(options: {
       );
       return;
     }
-    const reply = signer().handle(message);
+    const current = signer();
+    const reply = current.handle(message);
     // Test mode only (RELIABILITY.md §3 failpoints; G4): die after z_i was computed, before it leaves.
     if (reply.type === 'round2_share' || reply.type === 'sign_share') failpoints.hit('round2.before_send');
-    sendOrLog(transport, senderPubkey, reply, logger);
+    sendOrLog(transport, senderPubkey, reply, logger, current.logged());
   });
 }
 
-/** Sends a node reply; a failed publish is logged, since the coordinator's deadline covers it. */
+/**
+ * Sends a node reply, once `after` (the node log's fsync) resolves; a failed publish or fsync is
+ * logged, since the coordinator's deadline covers it.
+ */
 export function sendOrLog<M extends { type: string }>(
-  transport: { send(recipient: XOnlyPubkey, message: M): Promise<void> },
+  transport: { send(recipient: XOnlyPubkey, message: M, options?: SendOptions): Promise<void> },
   recipient: XOnlyPubkey,
   message: M,
   logger: Logger,
+  after?: Promise<void>,
 ): void {
-  transport.send(recipient, message).catch((error: unknown) => {
+  transport.send(recipient, message, after === undefined ? undefined : { after }).catch((error: unknown) => {
     logger.warn('reply not sent', { type: message.type, error: String(error) });
   });
 }

@@ -215,7 +215,16 @@ export class SimCluster {
       schema: toNodeMessageSchema,
       isKnownSender: (pubkey) => pubkey === this.#coordinatorPubkey,
     });
-    const running: Process = { generation, up: true, close: () => void transport.close() };
+    // Replies are not held for the node log's fsync here (the ledgered sender ignores it): real
+    // fsyncs would finish in real time, outside the simulation's virtual clock.
+    const running: Process = {
+      generation,
+      up: true,
+      close: () => {
+        log.close();
+        void transport.close();
+      },
+    };
     this.#processes.set(label, running);
     // The request being answered: serveShareSigner replies synchronously, so the reply that
     // follows is to this message, and a partial signature was made with its own commitment in it.

@@ -29,7 +29,7 @@ import {
   type ToNodeMessage,
   type UnsignedEventMessage,
 } from '@frostbunker/shared/protocol';
-import type { NodeLog } from '../node-log.js';
+import type { NodeLog, NodeLogRecord } from '../node-log.js';
 import type { NodeState } from '../node-state.js';
 import type { VetoRule } from '../veto/plugin.js';
 import { decideVeto } from '../veto/policy.js';
@@ -58,8 +58,11 @@ export interface ShareSignerOptions {
   policy: () => LoadedPolicy;
   log: NodeLog;
   state: NodeState;
-  /** Sends a reply decided later than its request (after the operator's approval decision). */
-  sendLater: (message: FromNodeMessage) => void;
+  /**
+   * Sends a reply decided later than its request (after the operator's approval decision); it
+   * must not leave before `after` resolves (its witness lines are then on disk).
+   */
+  sendLater: (message: FromNodeMessage, after: Promise<void>) => void;
   maxPendingSessions?: number;
   sessionTtlMs?: number;
   maxPendingApprovals?: number;
@@ -143,7 +146,11 @@ export class ShareSigner {
     return this.#pool.size;
   }
 
-  /** Answers one authenticated coordinator message. */
+  /**
+   * Answers one authenticated coordinator message. The answer may leave only once `logged()`
+   * resolves: its witness lines are written but not yet fsynced, so the caller seals the reply
+   * while the fsync runs (issue 9).
+   */
   handle(message: ToNodeMessage): FromNodeMessage {
     switch (message.type) {
       case 'ping':
@@ -163,6 +170,11 @@ export class ShareSigner {
       case 'sign_request':
         return this.#oneRound(message);
     }
+  }
+
+  /** Resolves once every witness line written so far is on disk (node log fsync). */
+  logged(): Promise<void> {
+    return this.#options.log.flush();
   }
 
   /** Requests held for the operator's decision, oldest first. */
@@ -191,11 +203,11 @@ export class ShareSigner {
     const { request } = held;
     if (!approve) {
       held.nonces?.discard();
-      this.#options.log.append({ decision: 'approval_denied', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
-      this.#options.sendLater(this.#refuse(request, 'approval_denied', boundReason(reason)));
+      this.#witness({ decision: 'approval_denied', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
+      this.#sendLater(this.#refuse(request, 'approval_denied', boundReason(reason)));
       return { ok: true, message: `denied ${request.sessionId}` };
     }
-    this.#options.log.append({ decision: 'approved', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    this.#witness({ decision: 'approved', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
     let reply: FromNodeMessage;
     if (this.#options.state.frozen) {
       held.nonces?.discard();
@@ -203,7 +215,7 @@ export class ShareSigner {
     } else {
       reply = request.type === 'sign_request' ? this.#agreeOneRound(request, held.nonces) : this.#commit(request);
     }
-    this.#options.sendLater(reply);
+    this.#sendLater(reply);
     return { ok: true, message: `approved ${request.sessionId}` };
   }
 
@@ -307,14 +319,14 @@ export class ShareSigner {
   /** After policy (and maybe the operator) agreed: a signer answers z_i, a voter its vote. */
   #agreeOneRound(request: SignRequest, nonces: SigningNonces | undefined): FromNodeMessage {
     // The same witness line as round 1's commitment: the node agreed to this event (rate limits
-    // count it), fsynced before any answer. A signer's next line ('signed', or the refusal) always
-    // follows before it answers, and its fsync makes both durable.
-    this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind }, { sync: nonces === undefined });
+    // count it). A signer's next line ('signed', or the refusal) follows; one fsync makes both
+    // durable before the answer leaves (`logged`).
+    this.#witness({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
     const header = this.#headerV2(request.sessionId);
     if (nonces === undefined) return { ...header, type: 'sign_vote', eventId: request.eventId };
     const signatureShare = this.#shareForPackage(request, nonces);
     if (typeof signatureShare !== 'string') return signatureShare;
-    this.#options.log.append({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    this.#witness({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
     if (request.event.kind === KIND_CONTACTS) {
       this.#options.state.setContactListFollows(request.event.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
     }
@@ -359,12 +371,12 @@ export class ShareSigner {
     const timer = setTimeout(() => {
       if (!this.#held.delete(request.sessionId)) return;
       nonces?.discard();
-      this.#options.log.append({ decision: 'approval_timeout', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
-      this.#options.sendLater(this.#refuse(request, 'approval_timeout', `no operator decision within ${approvalTimeoutSec} s`));
+      this.#witness({ decision: 'approval_timeout', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+      this.#sendLater(this.#refuse(request, 'approval_timeout', `no operator decision within ${approvalTimeoutSec} s`));
     }, approvalTimeoutSec * 1000);
     timer.unref();
     this.#held.set(request.sessionId, { request, nonces, reason, expiresAtSec: this.#options.nowSec() + approvalTimeoutSec, timer });
-    this.#options.log.append({ decision: 'pending', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
+    this.#witness({ decision: 'pending', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind, reason });
     this.#options.logger.info('awaiting operator approval', { sessionId: request.sessionId, kind: request.event.kind, reason });
     return { ...this.#replyHeader(request), type: 'round1_pending', eventId: request.eventId, approvalTimeoutSec, reason };
   }
@@ -379,7 +391,7 @@ export class ShareSigner {
       return this.#refuse(request, 'session_reused', 'session id already used');
     }
     this.#approved.set(request.sessionId, { ...request.event, eventId: request.eventId });
-    this.#options.log.append({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
+    this.#witness({ decision: 'committed', sessionId: request.sessionId, eventId: request.eventId, kind: request.event.kind });
     this.#options.testHooks?.ledger?.record([commitments], request.sessionId, 'commit');
     this.#options.testHooks?.failpoint?.('round1.after_commit');
     return { ...this.#header(request.sessionId), type: 'round1_commitments', eventId: request.eventId, commitments };
@@ -405,7 +417,7 @@ export class ShareSigner {
     this.#options.testHooks?.failpoint?.('round2.after_package');
     const signatureShare = this.#shareForPackage(request, nonces);
     if (typeof signatureShare !== 'string') return signatureShare;
-    this.#options.log.append({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: approved.kind });
+    this.#witness({ decision: 'signed', sessionId: request.sessionId, eventId: request.eventId, kind: approved.kind });
     if (approved.kind === KIND_CONTACTS) {
       this.#options.state.setContactListFollows(approved.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
     }
@@ -415,9 +427,18 @@ export class ShareSigner {
   #refuse(request: Round1Request | Round2Request | SignRequest | NoncePoolRequest, code: RefusalCode, reason: string): FromNodeMessage {
     const kind = 'event' in request ? request.event.kind : undefined;
     const eventId = 'eventId' in request ? request.eventId : undefined;
-    this.#options.log.append({ decision: 'refused', sessionId: request.sessionId, ...(eventId === undefined ? {} : { eventId }), ...(kind === undefined ? {} : { kind }), code, reason });
+    this.#witness({ decision: 'refused', sessionId: request.sessionId, ...(eventId === undefined ? {} : { eventId }), ...(kind === undefined ? {} : { kind }), code, reason });
     this.#options.logger.warn('refused', { sessionId: request.sessionId, code, reason });
     return { ...this.#replyHeader(request), type: 'refusal', code, reason };
+  }
+
+  /** A witness line for an answer: written now, fsynced before the answer leaves (`logged`). */
+  #witness(record: NodeLogRecord): void {
+    this.#options.log.append(record, { sync: false });
+  }
+
+  #sendLater(message: FromNodeMessage): void {
+    this.#options.sendLater(message, this.logged());
   }
 
   #header(sessionId: SessionId): { v: typeof NODE_PROTOCOL_VERSION; groupId: GroupId; epoch: number; sessionId: SessionId } {
