@@ -506,7 +506,8 @@ export class SigningCoordinator {
             [...silentAll.map((m) => m.label), ...[...session.absent.keys()].map((id) => this.#label(id))],
           );
         }
-        const silent = signers.filter((m) => !session.shares.has(m.identifier));
+        // Out of service: those nodes; silent (the grace passed): every signer without a share.
+        const silent = signers.filter((m) => (outcome === 'absent' ? session.absent.has(m.identifier) : !session.shares.has(m.identifier)));
         const why = outcome === 'absent' ? ('absent' as const) : ('silence' as const);
         // A silent or frozen node is not offered again from the pool until it answers a refill:
         // otherwise each request would wait a whole round for it (two rounds only wait the grace).
@@ -597,13 +598,20 @@ export class SigningCoordinator {
       }, this.#roundTimeoutMs);
       this.#throwIfRefused(session);
       if (round2 !== 'ready') {
-        const silent = signers.filter((m) => !session.shares.has(m.identifier));
+        // Out of service (restarted since round 1, another epoch): that node alone is left out; a
+        // co-signer whose share is merely still on its way is not. At the deadline, every signer
+        // still silent is.
+        const left =
+          round2 === 'absent'
+            ? signers.filter((m) => session.absent.has(m.identifier))
+            : signers.filter((m) => !session.shares.has(m.identifier));
         // Silent after committing: it may have died, and its pre-shared commitments with it.
-        for (const m of silent) this.#pools?.drop(m.identifier);
+        for (const m of left) this.#pools?.drop(m.identifier);
+        const named = left.map((m) => (session.absent.has(m.identifier) ? `${m.label} (${session.absent.get(m.identifier)})` : m.label));
         return {
           ok: false,
-          exclude: silent.map((m) => m.identifier),
-          cause: new FrostbunkerError('TIMEOUT', `no partial signature from ${silent.map((m) => m.label).join(', ')}`),
+          exclude: left.map((m) => m.identifier),
+          cause: new FrostbunkerError('TIMEOUT', `no partial signature from ${named.join(', ')}`),
         };
       }
       return this.#aggregate(session, signingPackage, signers, {
@@ -675,16 +683,19 @@ export class SigningCoordinator {
     if (session.awaitingApproval.size > 0) {
       return new FrostbunkerError('TIMEOUT', `no operator decision on ${labels(session.awaitingApproval.keys()).join(', ')} in time`);
     }
-    const silent = candidates
-      .filter((m) => !session.commitments.has(m.identifier) && !session.absent.has(m.identifier))
-      .map((m) => m.label);
+    // Short: too many out of service, decided when the last of their refusals came, so a node
+    // whose answer is still on its way is not silent. Timeout: whoever has not answered is.
+    const silent =
+      outcome === 'timeout'
+        ? candidates.filter((m) => !session.commitments.has(m.identifier) && !session.absent.has(m.identifier)).map((m) => m.label)
+        : [];
     const absent = [...session.absent].map(([id, code]) => `${this.#label(id)} (${code})`);
-    const answered = outcome === 'timeout' ? `answered within ${this.#roundTimeoutMs} ms` : 'can answer';
+    const summary =
+      outcome === 'timeout'
+        ? `${session.commitments.size} of ${threshold} required share nodes answered within ${this.#roundTimeoutMs} ms`
+        : `${candidates.length - session.absent.size} of ${threshold} required share nodes can answer`;
     const parts = [silent.length ? `silent: ${silent.join(', ')}` : '', absent.length ? `out of service: ${absent.join(', ')}` : ''];
-    return new QuorumError(
-      `quorum unavailable: ${session.commitments.size} of ${threshold} required share nodes ${answered}; ${parts.filter(Boolean).join('; ')}`,
-      [...silent, ...labels(session.absent.keys())],
-    );
+    return new QuorumError(`quorum unavailable: ${summary}; ${parts.filter(Boolean).join('; ')}`, [...silent, ...labels(session.absent.keys())]);
   }
 
   #broadcast(members: readonly ShareNodeMember[], message: ToNodeMessage): void {

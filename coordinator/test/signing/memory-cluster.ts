@@ -21,8 +21,16 @@ import { DEFAULT_VETO_POLICY, type VetoPolicy } from '../../../share-node/src/ve
 import { SigningCoordinator, type OneRoundOptions, type SigningObserver } from '../../src/signing/signing-coordinator.js';
 import type { SigningIdentity } from '../../src/signing/identity.js';
 
-/** How a test node misbehaves: answer normally, stay silent, or rewrite its reply. */
-export type NodeBehaviour = 'honest' | 'silent' | ((reply: FromNodeMessage) => FromNodeMessage | undefined);
+/** How a test node misbehaves: answer normally, stay silent, or rewrite (or hold back) its reply. */
+export type NodeBehaviour =
+  | 'honest'
+  | 'silent'
+  | ((reply: FromNodeMessage) => FromNodeMessage | undefined | Promise<FromNodeMessage | undefined>);
+
+/** A behaviour that sends the replies `which` selects `ms` later: a slow node, not a silent one. */
+export function delayReplies(ms: number, which: (reply: FromNodeMessage) => boolean): NodeBehaviour {
+  return (reply) => (which(reply) ? new Promise((resolve) => setTimeout(() => resolve(reply), ms)) : reply);
+}
 
 /**
  * A coordinator and k-of-n share signers wired over the in-memory transport, with the production
@@ -100,9 +108,12 @@ export function createMemoryCluster(options: {
       const behaviour = behaviours[i]!;
       if (behaviour === 'silent') return;
       // signers[i], not a captured signer: restartNode swaps in a new process's state.
+      // Sent at once, not held for the node log's fsync as serveShareSigner does: delivery order
+      // stays deterministic here (the gate itself: share-node/test/node-log-flush.test.ts).
       const reply = signers[i]!.handle(message);
       const sent = behaviour === 'honest' ? reply : behaviour(reply);
-      if (sent) void transport.send(senderPubkey, sent);
+      if (sent instanceof Promise) void sent.then((later) => later && transport.send(senderPubkey, later));
+      else if (sent) void transport.send(senderPubkey, sent);
     });
     sendLater[i] = (message) => void transport.send(coordinatorPubkey, message);
     return makeSigner(i);

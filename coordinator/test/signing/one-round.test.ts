@@ -4,7 +4,7 @@ import { VetoError } from '@frostbunker/shared/errors';
 import { KIND_ENCRYPTION_KEY } from '@frostbunker/shared/nostr';
 import type { FromNodeMessage, SessionId } from '@frostbunker/shared/protocol';
 import type { SignedEvent } from '../../src/signing/signing-coordinator.js';
-import { createMemoryCluster } from './memory-cluster.js';
+import { createMemoryCluster, delayReplies } from './memory-cluster.js';
 
 const event = (userPubkey: string, kind = 1, tags: string[][] = []) => ({
   pubkey: userPubkey,
@@ -141,6 +141,17 @@ describe('one-round signing with pre-shared commitments (issue 9)', () => {
     expect(cluster.signers[2]!.decideApproval(pending[0]!.sessionId, false).ok).toBe(true);
     await expect(attempt).rejects.toThrow(/node-3: approval_denied/);
     expect(cluster.coordinator.stats().sessionsStarted).toBe(2);
+  });
+
+  it('drops the pool of the frozen node only, not of a co-signer whose share is still on its way', async () => {
+    const cluster = await warmCluster({ threshold: 2, maxSigners: 3 });
+    cluster.signers[0]!.freeze('maintenance');
+    cluster.setBehaviour(2, delayReplies(30, (reply) => reply.type === 'sign_share'));
+    cluster.setBehaviour(3, delayReplies(30, (reply) => reply.type === 'sign_share'));
+    for (let i = 0; i < 4; i++) assertSigned(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    const fallbacks = cluster.logLines.filter((l) => l.msg === 'one-round session failed, retrying with two rounds');
+    expect(fallbacks.length).toBeGreaterThan(0);
+    for (const line of fallbacks) expect(line).toMatchObject({ why: 'absent', nodes: ['node-1'] });
   });
 
   it('goes around a frozen node: it issues no commitments and two rounds treat it as absent', async () => {

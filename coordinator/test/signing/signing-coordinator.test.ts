@@ -6,7 +6,7 @@ import { createSigningPackage, verifySignatureShare } from '@frostbunker/shared/
 import { CheaterError, QuorumError, VetoError } from '@frostbunker/shared/errors';
 import type { FromNodeMessage } from '@frostbunker/shared/protocol';
 import type { InvalidPartialEvidence, SignedEvent, SigningObserver } from '../../src/signing/signing-coordinator.js';
-import { createMemoryCluster } from './memory-cluster.js';
+import { createMemoryCluster, delayReplies } from './memory-cluster.js';
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -155,6 +155,19 @@ describe('SigningCoordinator', () => {
     const signed = await cluster.coordinator.sign(event(cluster.userPubkey));
     assertValid(signed);
     expect(cluster.coordinator.stats().sessionsStarted).toBe(2);
+  });
+
+  it('leaves out only the restarted node when its round-2 refusal comes before a slower co-signer\'s share', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
+    cluster.setBehaviour(1, (reply) => {
+      if (reply.type === 'round1_commitments') cluster.restartNode(1);
+      return reply;
+    });
+    cluster.setBehaviour(2, delayReplies(30, (reply) => reply.type === 'round2_share'));
+    assertValid(await cluster.coordinator.sign(event(cluster.userPubkey)));
+    expect(cluster.coordinator.stats().sessionsStarted).toBe(2);
+    const retry = cluster.logLines.find((line) => line.msg === 'signing session failed, retrying without nodes');
+    expect(retry).toMatchObject({ excluded: ['node-1'], cause: 'no partial signature from node-1 (unknown_session)' });
   });
 
   it.each(['wrong_epoch', 'unknown_group'] as const)('takes a %s refusal as absence and signs with the other nodes', async (code) => {

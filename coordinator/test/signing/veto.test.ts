@@ -2,7 +2,7 @@ import { verifyEvent } from 'nostr-tools/pure';
 import { describe, expect, it } from 'vitest';
 import { FrostbunkerError, QuorumError, VetoError } from '@frostbunker/shared/errors';
 import { KIND_ENCRYPTION_KEY } from '@frostbunker/shared/nostr';
-import { createMemoryCluster } from './memory-cluster.js';
+import { createMemoryCluster, delayReplies } from './memory-cluster.js';
 
 const event = (userPubkey: string, kind = 1, tags: string[][] = []) => ({
   pubkey: userPubkey,
@@ -37,6 +37,14 @@ describe('sticky veto and kill switch (G8)', () => {
       await expect(attempt).rejects.toThrow(/can answer; out of service: node-2 \(frozen\)/);
     }
     console.log(`[figure] 50 frozen 2-of-2 requests answered in ${(performance.now() - started).toFixed(0)} ms`);
+  });
+
+  it('does not call a co-signer silent whose commitment is still on its way when the frozen node refuses', async () => {
+    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 2, roundTimeoutMs: 5_000 });
+    cluster.signers[1]!.freeze('incident');
+    cluster.setBehaviour(1, delayReplies(30, (reply) => reply.type === 'round1_commitments'));
+    const attempt = cluster.coordinator.sign(event(cluster.userPubkey));
+    await expect(attempt).rejects.toThrow('quorum unavailable: 1 of 2 required share nodes can answer; out of service: node-2 (frozen)');
   });
 
   it('still signs ordinary kinds in 2-of-3 with one node frozen', async () => {
