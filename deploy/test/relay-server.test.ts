@@ -162,6 +162,33 @@ describe('startLocalRelay', () => {
     expect(subscriber.frames.filter((f) => f[0] === 'EVENT')).toHaveLength(1);
   });
 
+  it('delivers a live event once to each matching subscription of each client, and none after CLOSE (FanOut, issue 9)', async () => {
+    const relay = track(await startLocalRelay());
+    const [a, b, publisher] = [track(await openRawClient(relay.url)), track(await openRawClient(relay.url)), track(await openRawClient(relay.url))];
+    const me = getPublicKey(generateSecretKey());
+    a.send(['REQ', 'by-kind', { kinds: [KIND_EPHEMERAL_TEST] }]);
+    a.send(['REQ', 'by-p', { '#p': [me] }, { kinds: [KIND_TEXT_NOTE] }]);
+    a.send(['REQ', 'other-kind', { kinds: [KIND_TEXT_NOTE] }]);
+    b.send(['REQ', 'by-p', { kinds: [KIND_EPHEMERAL_TEST], '#p': [me] }]);
+    b.send(['REQ', 'closed', { kinds: [KIND_EPHEMERAL_TEST] }]);
+    b.send(['CLOSE', 'closed']);
+    await a.next(isEose('other-kind'));
+    await b.next(isEose('by-p'));
+    const event = sign(KIND_EPHEMERAL_TEST, 'to me', [['p', me]]);
+    publisher.send(['EVENT', event]);
+    await publisher.next(isOk(event.id));
+    await a.next((f) => f[0] === 'EVENT' && f[1] === 'by-p');
+    await b.next((f) => f[0] === 'EVENT' && f[1] === 'by-p');
+    // The relay answers frames in order: a later frame's answer means the fan-out is over.
+    a.send(['REQ', 'barrier', { ids: ['0'.repeat(64)] }]);
+    b.send(['REQ', 'barrier', { ids: ['0'.repeat(64)] }]);
+    await Promise.all([a.next(isEose('barrier')), b.next(isEose('barrier'))]);
+    const events = (c: RawClient) => c.frames.filter((f) => f[0] === 'EVENT');
+    expect(events(a).map((f) => f[1]).sort()).toEqual(['by-kind', 'by-p']);
+    expect(events(b)).toEqual([['EVENT', 'by-p', wire(event)]]);
+    expect(events(publisher)).toEqual([]);
+  });
+
   it('frees its port on close so it can restart on the same port', async () => {
     const first = await startLocalRelay();
     const client = await openRawClient(first.url);

@@ -12,7 +12,9 @@ import { Validator } from '@nostr-relay/validator';
 import { matchFilters, type Filter as NostrToolsFilter } from 'nostr-tools/filter';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_EPHEMERAL_RETENTION, EphemeralRetention } from './ephemeral-retention.js';
+import { parseEventFrame } from './event-frame.js';
 import { useFastSignatureCheck } from './fast-signature-check.js';
+import { FanOut } from './fan-out.js';
 import { MemoryEventRepository, toNostrToolsFilter } from './memory-event-repository.js';
 
 export type RelayLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -93,6 +95,9 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
   });
   if (retention !== undefined) relay.register(retention);
   for (const plugin of options.plugins ?? []) relay.register(plugin);
+  // Last: it delivers live events itself and never hands them on to the core's fan-out.
+  const fanOut = new FanOut();
+  relay.register(fanOut);
   const validator = new Validator();
 
   const server = new WebSocketServer({ host, port, maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
@@ -105,7 +110,7 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
   const url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   server.on('connection', (socket, request) => {
-    acceptClient(socket, request.socket.remoteAddress, relay, validator, log);
+    acceptClient(socket, request.socket.remoteAddress, { relay, validator, fanOut, log });
   });
   log('info', 'relay listening', { url });
 
@@ -127,17 +132,17 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
   };
 }
 
-function acceptClient(
-  socket: WebSocket,
-  ip: string | undefined,
-  relay: NostrRelay,
-  validator: Validator,
-  log: RelayLogger,
-): void {
-  // Quirk: @nostr-relay/core 0.0.40 ignores `#tag` filters when it forwards live events
-  // (`EventUtils.isMatchingFilter` checks ids/authors/kinds/since/until only), so a `#p`
-  // subscriber would get every event of the kind. We mirror each client's filters and apply the
-  // full NIP-01 match to outgoing EVENT frames.
+interface RelayParts {
+  relay: NostrRelay;
+  validator: Validator;
+  fanOut: FanOut;
+  log: RelayLogger;
+}
+
+function acceptClient(socket: WebSocket, ip: string | undefined, parts: RelayParts): void {
+  const { relay, fanOut, log } = parts;
+  // Each client's filters, mirrored from its REQs: `FanOut` matches live events against them in
+  // full (tags included), and stored events sent in answer to a REQ are checked against them too.
   const subscriptions = new Map<string, NostrToolsFilter[]>();
   const client: Client = {
     get readyState() {
@@ -149,15 +154,23 @@ function acceptClient(
     },
   };
   relay.handleConnection(client, ip);
+  fanOut.attach(socket, subscriptions);
 
+  // One frame at a time, in order: validation is asynchronous, and a CLOSE overtaking its REQ
+  // would leave the subscription open.
+  let previous: Promise<void> = Promise.resolve();
   socket.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
       sendFrame(socket, ['NOTICE', 'invalid: binary frames are not supported']);
       return;
     }
-    void handleFrame(rawToText(data), socket, client, subscriptions, relay, validator, log);
+    const text = rawToText(data);
+    previous = previous
+      .then(() => handleFrame(text, socket, client, subscriptions, parts))
+      .catch((error: unknown) => log('error', 'relay failed on a frame', { error: error instanceof Error ? error.message : String(error) }));
   });
   socket.on('close', () => {
+    fanOut.detach(socket);
     relay.handleDisconnect(client);
     subscriptions.clear();
   });
@@ -169,13 +182,12 @@ async function handleFrame(
   socket: WebSocket,
   client: Client,
   subscriptions: Map<string, NostrToolsFilter[]>,
-  relay: NostrRelay,
-  validator: Validator,
-  log: RelayLogger,
+  { relay, validator, log }: RelayParts,
 ): Promise<void> {
   let message: IncomingMessage;
   try {
-    message = await validator.validateIncomingMessage(text);
+    // Well-formed EVENTs by hand; everything else, and every error message, from the validator.
+    message = parseEventFrame(text) ?? (await validator.validateIncomingMessage(text));
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'invalid: message';
     // NIP-01: answer an EVENT with OK false when its id can be read, so the sender is not left waiting.
@@ -186,7 +198,8 @@ async function handleFrame(
   if (message[0] === 'REQ') {
     const [, subscriptionId, ...filters] = message;
     subscriptions.delete(subscriptionId);
-    subscriptions.set(subscriptionId, filters.map(toNostrToolsFilter));
+    // As the core does: a filter with `search` is dropped (not supported here).
+    subscriptions.set(subscriptionId, filters.filter((f) => f.search === undefined).map(toNostrToolsFilter));
     if (subscriptions.size > MAX_SUBSCRIPTIONS_PER_CLIENT) {
       const oldest = subscriptions.keys().next();
       if (oldest.done !== true) subscriptions.delete(oldest.value);
