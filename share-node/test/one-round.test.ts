@@ -35,6 +35,18 @@ describe('share node, one-round signing (issue 9)', () => {
     expect(t.signers[0]!.pooledCommitments).toBe(4);
   });
 
+  it('makes the next replacement commitment once the answer is out, and hands it out with the next share', async () => {
+    const t = setup();
+    const [a, b] = [t.pool(0, 2)[0]!, t.pool(1, 2)[0]!];
+    expect(t.signers[0]!.handle(t.signRequest(t.event('one'), [a, b]))).toMatchObject({ type: 'sign_share' });
+    expect(t.signers[0]!.preparedCommitments).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.signers[0]!.preparedCommitments).toBe(1);
+    const [c, d] = [t.pool(0, 1)[0]!, t.pool(1, 1)[0]!];
+    expect(t.signers[0]!.preparedCommitments).toBe(0);
+    expect(t.signers[0]!.handle(t.signRequest(t.event('two'), [c, d]))).toMatchObject({ type: 'sign_share', next: [expect.objectContaining({ identifier: c.identifier })] });
+  });
+
   it('refuses a commitment used before, with a new session id, and never signs twice with it', () => {
     const t = setup();
     const [a, b] = [t.pool(0, 2)[0]!, t.pool(1, 2)[0]!];

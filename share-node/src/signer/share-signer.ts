@@ -146,6 +146,11 @@ export class ShareSigner {
     return this.#pool.size;
   }
 
+  /** One-round signing: replacement commitments made ahead, not yet handed out. */
+  get preparedCommitments(): number {
+    return this.#pool.prepared;
+  }
+
   /**
    * Answers one authenticated coordinator message. The answer may leave only once `logged()`
    * resolves: its witness lines are written but not yet fsynced, so the caller seals the reply
@@ -330,8 +335,10 @@ export class ShareSigner {
     if (request.event.kind === KIND_CONTACTS) {
       this.#options.state.setContactListFollows(request.event.tags.filter((t) => t[0] === 'p' && t[1]).map((t) => t[1]!));
     }
-    // One fresh commitment back for the one used, so a busy pool refills without extra messages.
+    // One fresh commitment back for the one used, so a busy pool refills without extra messages;
+    // made ahead while the node was idle, and the next one is made once this answer is on its way.
     const next = this.#pool.issue(this.#options.share, 1);
+    setImmediate(() => this.#pool.prepare(this.#options.share, 1));
     this.#options.testHooks?.ledger?.record(next, request.sessionId, 'commit');
     this.#options.testHooks?.failpoint?.('round1.after_commit');
     return { ...header, type: 'sign_share', eventId: request.eventId, signatureShare, next };

@@ -160,6 +160,8 @@ export class CommitmentPool {
   readonly #pooled = new Map<string, { nonces: SigningNonces; issuedAtMs: number }>();
   /** One-round session ids seen, for one TTL (bounded): a replayed request is refused. */
   readonly #seen = new Map<string, number>();
+  /** Made ahead by `prepare` for the next `issue`; nobody knows them, and none can be taken yet. */
+  readonly #spares: { share: SigningShare; nonces: SigningNonces; commitments: SigningCommitments }[] = [];
 
   constructor(options: CommitmentPoolOptions) {
     if (typeof options !== 'object' || options === null) throw invalidInput('options', 'object');
@@ -173,6 +175,11 @@ export class CommitmentPool {
   /** Unused commitments held. */
   get size(): number {
     return this.#pooled.size;
+  }
+
+  /** Pairs made ahead by `prepare`, not yet issued. */
+  get prepared(): number {
+    return this.#spares.length;
   }
 
   /** Issues `count` fresh commitments (RFC 9591 §5.1 commit) and keeps their nonces. */
@@ -189,11 +196,30 @@ export class CommitmentPool {
           this.#pooled.delete(oldest.value[0]);
         }
       }
-      const { nonces, commitments } = commit(share);
+      const { nonces, commitments } = this.#spare(share) ?? commit(share);
       this.#pooled.set(commitmentKey(commitments), { nonces, issuedAtMs: this.#now() });
       issued.push(commitments);
     }
     return issued;
+  }
+
+  /**
+   * Makes nonce pairs ahead of time, up to `count` waiting, for the next `issue` to hand out: the
+   * commitment a one-round share carries back is then made while the node is idle, not while the
+   * coordinator waits (issue 9). A prepared pair cannot be taken until it is issued.
+   */
+  prepare(share: SigningShare, count: number): void {
+    assertPositiveInteger(count, 'count');
+    while (this.#spares.length < Math.min(count, this.#maxPooled)) this.#spares.push({ share, ...commit(share) });
+  }
+
+  /** The oldest prepared pair for `share`; pairs prepared for another share are zeroed. */
+  #spare(share: SigningShare): { nonces: SigningNonces; commitments: SigningCommitments } | undefined {
+    for (let spare = this.#spares.shift(); spare !== undefined; spare = this.#spares.shift()) {
+      if (spare.share === share) return spare;
+      spare.nonces.discard();
+    }
+    return undefined;
   }
 
   /** Removes and returns the nonces behind `commitments`, once; unknown, used or expired → undefined. */
@@ -239,5 +265,6 @@ export class CommitmentPool {
   clear(): void {
     for (const entry of this.#pooled.values()) entry.nonces.discard();
     this.#pooled.clear();
+    for (const spare of this.#spares.splice(0)) spare.nonces.discard();
   }
 }

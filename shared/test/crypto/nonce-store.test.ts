@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commit, dealerKeygen, type SigningNonces } from '../../src/crypto/frost.js';
-import { NonceStore } from '../../src/crypto/nonce-store.js';
+import { CommitmentPool, NonceStore } from '../../src/crypto/nonce-store.js';
 import { seededRng } from './frost-helpers.js';
 
 const { shares } = dealerKeygen({ threshold: 2, maxSigners: 2, rng: seededRng(4) });
@@ -107,5 +107,48 @@ describe('NonceStore', () => {
     expect(() => new NonceStore({} as never)).toThrow(/options\.now/);
     expect(() => new NonceStore({ now: () => 0, maxPending: 0 })).toThrow(/options\.maxPending/);
     expect(() => new NonceStore({ now: () => 0, ttlMs: -1 })).toThrow(/options\.ttlMs/);
+  });
+});
+
+describe('CommitmentPool.prepare (issue 9: the replacement commitment made while idle)', () => {
+  const now = () => 0;
+
+  it('hands out prepared pairs first, and none can be taken before it is issued', () => {
+    const pool = new CommitmentPool({ now });
+    pool.prepare(shares[0]!, 2);
+    expect([pool.size, pool.prepared]).toEqual([0, 2]);
+    const [first] = pool.issue(shares[0]!, 1);
+    expect([pool.size, pool.prepared]).toEqual([1, 1]);
+    const [second] = pool.issue(shares[0]!, 1);
+    const [third] = pool.issue(shares[0]!, 1);
+    expect([pool.size, pool.prepared]).toEqual([3, 0]);
+    expect(new Set([first, second, third].map((c) => c!.hiding)).size).toBe(3);
+    expect(pool.take(first!)).toBeDefined();
+    expect(pool.take(first!)).toBeUndefined();
+  });
+
+  it('keeps at most `count` waiting, and zeroes them on clear', () => {
+    const pool = new CommitmentPool({ now });
+    pool.prepare(shares[0]!, 1);
+    pool.prepare(shares[0]!, 1);
+    expect(pool.prepared).toBe(1);
+    const [issued] = pool.issue(shares[0]!, 1);
+    // One was waiting, so the next issue makes a fresh pair rather than a second prepared one.
+    const [fresh] = pool.issue(shares[0]!, 1);
+    expect(issued!.hiding).not.toBe(fresh!.hiding);
+    pool.prepare(shares[0]!, 1);
+    pool.clear();
+    expect([pool.size, pool.prepared]).toEqual([0, 0]);
+    expect(pool.take(issued!)).toBeUndefined();
+  });
+
+  it('discards a pair prepared for another share instead of issuing it for this one', () => {
+    const pool = new CommitmentPool({ now });
+    pool.prepare(shares[1]!, 1);
+    const [issued] = pool.issue(shares[0]!, 1);
+    expect(pool.prepared).toBe(0);
+    expect(issued!.identifier).toBe(shares[0]!.identifier);
+    const nonces = pool.take(issued!);
+    expect(nonces).toBeDefined();
   });
 });
