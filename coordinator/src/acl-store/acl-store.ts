@@ -1,7 +1,7 @@
 import type { Failpoints } from '@frostbunker/shared/config';
 import type { Nip46MethodName } from '@frostbunker/shared/protocol';
 import type { AclRows, Denial, Grant, KindScope, Subject, TrustLevel, Verdict } from '../acl/types.js';
-import { flushDeferred, withDeferredFsync, type AclDatabase } from './database.js';
+import type { AclDatabase } from './database.js';
 import { loadTokenGrants } from './token-store.js';
 
 interface SubjectRow {
@@ -122,27 +122,17 @@ export class AclStore {
   /**
    * Loads the rows, asks `decide` for the verdict and appends the request-log row, all in one
    * IMMEDIATE transaction: concurrent requests under a capped grant cannot both see the last unit.
-   * The commit is not fsynced here: the row is on disk once `recorded()` resolves, and nothing that
-   * depends on the verdict (a request to the share nodes, a reply) may leave before (issue 9: the
-   * fsync runs while the signing request is sealed).
    */
   decideAndLog(entry: RequestLogEntry, decide: (rows: AclRows, nowSec: number) => Verdict): Verdict {
-    return withDeferredFsync(this.#db, () =>
-      this.#db
-        .transaction(() => {
-          const nowSec = this.#nowSec();
-          const verdict = decide(this.loadRows(entry.identity, entry.clientPubkey), nowSec);
-          const grantId = 'grantId' in verdict.rule ? verdict.rule.grantId : null;
-          this.#insertRequestRow(entry, { decision: verdict.decision, rule: verdict.rule.rule, grantId, atSec: nowSec });
-          return verdict;
-        })
-        .immediate(),
-    );
-  }
-
-  /** Resolves once every request-log row written so far is on disk; rejects if the fsync fails. */
-  recorded(): Promise<void> {
-    return flushDeferred(this.#db);
+    return this.#db
+      .transaction(() => {
+        const nowSec = this.#nowSec();
+        const verdict = decide(this.loadRows(entry.identity, entry.clientPubkey), nowSec);
+        const grantId = 'grantId' in verdict.rule ? verdict.rule.grantId : null;
+        this.#insertRequestRow(entry, { decision: verdict.decision, rule: verdict.rule.rule, grantId, atSec: nowSec });
+        return verdict;
+      })
+      .immediate();
   }
 
   #insertRequestRow(entry: RequestLogEntry, outcome: { decision: string; rule: string; grantId: string | null; atSec: number }): void {

@@ -49,11 +49,6 @@ export class AclGate {
     this.#tokens.logout(clientPubkey);
   }
 
-  /** Resolves once every decision logged so far is on disk (see AclStore.decideAndLog). */
-  recorded(): Promise<void> {
-    return this.#store.recorded();
-  }
-
   /**
    * Throws ACL_DENIED unless the live ACL allows the request or asks an operator; `ask` comes
    * with the reason the operator will read.

@@ -24,11 +24,8 @@ export interface Nip46Context {
   /** The live ACL (nip46/acl-gate.ts): token redemption, per-request verdict and log, logout. */
   readonly acl: {
     connect(clientPubkey: string, secret: string): void;
-    /** Decides and logs; the log row is on disk once `recorded()` resolves. */
     authorize(request: GateRequest): GateDecision;
     logout(clientPubkey: string): void;
-    /** Resolves once every decision logged so far is on disk; nothing depending on one leaves before. */
-    recorded(): Promise<void>;
   };
   /** auth_url (approvals/approval-desk.ts): requests that wait for an operator's decision. */
   readonly approvals: Pick<ApprovalDesk, 'awaitOperator' | 'resume' | 'openNodeWait' | 'settleNodeWait' | 'markAnswered' | 'unanswered'>;
@@ -213,17 +210,7 @@ async function signShowingNodeWaits(
     },
   };
   try {
-    // The share nodes hear of the request once its decision is on disk (the fsync runs while the
-    // request is sealed); if that fsync fails, the request ends here, unsigned.
-    const recorded = ctx.acl.recorded();
-    const signing = ctx.sign(event, { ...hooks, after: recorded });
-    try {
-      await recorded;
-    } catch (error) {
-      signing.catch(() => {});
-      throw new FrostbunkerError('STORE_FAILED', 'the request log could not be written to disk', { cause: error });
-    }
-    const signed = await signing;
+    const signed = await ctx.sign(event, hooks);
     if (nodeWait !== undefined) ctx.approvals.settleNodeWait(nodeWait, 'approved', 'signed');
     return signed;
   } catch (error) {

@@ -1,6 +1,5 @@
 import { getPublicKey, type NostrEvent } from 'nostr-tools/pure';
 import * as nip04 from 'nostr-tools/nip04';
-import { FrostbunkerError } from '@frostbunker/shared/errors';
 import type { Logger } from '@frostbunker/shared/logger';
 import { createNip44Codec, finalizeEvent, KIND_NIP46 } from '@frostbunker/shared/nostr';
 import {
@@ -216,32 +215,19 @@ export class Nip46Endpoint {
       this.#dropped.error_reply_budget = (this.#dropped.error_reply_budget ?? 0) + 1;
       return;
     }
-    let event = this.#seal(clientPubkey, scheme, response);
-    // No answer leaves before the decisions logged so far are on disk (AclStore.decideAndLog); it
-    // was sealed while the fsync ran. Should that fsync fail, the client hears so, and no result.
-    try {
-      await this.#context.acl.recorded();
-    } catch (error) {
-      this.#options.logger.error('request log not written to disk', { client: clientPubkey, requestId: response.id, error: String(error) });
-      event = this.#seal(clientPubkey, scheme, errorReply(response.id, new FrostbunkerError('STORE_FAILED', 'the request log could not be written to disk')));
-    }
+    const plaintext = JSON.stringify(response);
+    const content = scheme === 'nip04'
+      ? nip04.encrypt(this.#options.transportSecretKey, clientPubkey, plaintext)
+      : this.#codec.encrypt(clientPubkey, plaintext);
+    const event = finalizeEvent(
+      { kind: KIND_NIP46, created_at: Math.floor(this.#nowMs() / 1000), tags: [['p', clientPubkey]], content },
+      this.#options.transportSecretKey,
+    );
     try {
       await this.#options.pool.publish(event);
     } catch (error) {
       this.#options.logger.warn('nip46 reply not published', { client: clientPubkey, requestId: response.id, error: String(error) });
     }
-  }
-
-  /** The signed kind-24133 event carrying `response` to the client. */
-  #seal(clientPubkey: XOnlyPubkey, scheme: Scheme, response: Nip46Response): NostrEvent {
-    const plaintext = JSON.stringify(response);
-    const content = scheme === 'nip04'
-      ? nip04.encrypt(this.#options.transportSecretKey, clientPubkey, plaintext)
-      : this.#codec.encrypt(clientPubkey, plaintext);
-    return finalizeEvent(
-      { kind: KIND_NIP46, created_at: Math.floor(this.#nowMs() / 1000), tags: [['p', clientPubkey]], content },
-      this.#options.transportSecretKey,
-    );
   }
 
   #drop(reason: Nip46DropReason, event: NostrEvent): void {

@@ -20,7 +20,7 @@ import type {
   XOnlyPubkey,
 } from '@frostbunker/shared/protocol';
 import { DUPLICATE_REFUSAL, NODE_PROTOCOL_VERSION, NON_STICKY_REFUSALS, ONE_ROUND_PROTOCOL_VERSION } from '@frostbunker/shared/protocol';
-import type { ReceivedMessage, SendOptions } from '@frostbunker/shared/transport';
+import type { ReceivedMessage } from '@frostbunker/shared/transport';
 import type { Logger } from '@frostbunker/shared/logger';
 import type { ShareNodeMember, SigningIdentity } from './identity.js';
 import { CommitmentPools, type OneRoundOptions } from './commitment-pool.js';
@@ -33,22 +33,17 @@ export interface SignedEvent extends UnsignedEventMessage {
   sig: string;
 }
 
-/** What a caller of `sign` may want to hear about while the request is under way, and wait for. */
+/** What a caller of `sign` may want to hear about while the request is under way. */
 export interface SignHooks {
   /** A share node holds the request for its operator's decision (veto policy "ask"). */
   onNodeAwaitingApproval?(node: string, approvalTimeoutSec: number, reason: string): void;
-  /**
-   * Nothing reaches the share nodes before this settles (the ACL decision's fsync, issue 9): the
-   * first request is sealed meanwhile. If it rejects, nothing is sent and the caller ends the request.
-   */
-  after?: Promise<unknown>;
 }
 
 /** The part of the transport the signing coordinator needs: sending to nodes. */
 export interface NodeSender {
-  send(recipientPubkey: XOnlyPubkey, message: ToNodeMessage, options?: SendOptions): Promise<void>;
+  send(recipientPubkey: XOnlyPubkey, message: ToNodeMessage): Promise<void>;
   /** The same message to several nodes at once (RelayTransport: one event instead of n). */
-  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: ToNodeMessage, options?: SendOptions): Promise<void>;
+  sendToAll?(recipientPubkeys: readonly XOnlyPubkey[], message: ToNodeMessage): Promise<void>;
 }
 
 export interface SigningCoordinatorOptions {
@@ -462,7 +457,7 @@ export class SigningCoordinator {
         eventId,
         event,
         commitments: signingPackage.commitments,
-      }, hooks.after);
+      });
       // R while the nodes sign: aggregation is then a sum and one verification (issue 9).
       setImmediate(() => precomputeGroupCommitment(this.#identity.group, signingPackage));
       const startedMs = performance.now();
@@ -578,7 +573,7 @@ export class SigningCoordinator {
         epoch: this.#identity.epoch,
         sessionId: session.sessionId,
       } as const;
-      this.#broadcast(candidates, { ...header, type: 'round1_request', eventId, event }, hooks.after);
+      this.#broadcast(candidates, { ...header, type: 'round1_request', eventId, event });
       const startedMs = performance.now();
       const round1 = await this.#awaitRound1(session, candidates);
       const round1Ms = Math.round(performance.now() - startedMs);
@@ -703,18 +698,16 @@ export class SigningCoordinator {
     return new QuorumError(`quorum unavailable: ${summary}; ${parts.filter(Boolean).join('; ')}`, [...silent, ...labels(session.absent.keys())]);
   }
 
-  /** Sends `message` to `members`, once `after` (SignHooks.after) settles; sealed meanwhile. */
-  #broadcast(members: readonly ShareNodeMember[], message: ToNodeMessage, after?: Promise<unknown>): void {
-    const options: SendOptions | undefined = after === undefined ? undefined : { after };
+  #broadcast(members: readonly ShareNodeMember[], message: ToNodeMessage): void {
     if (members.length > 1 && this.#sender.sendToAll !== undefined) {
-      this.#sender.sendToAll(members.map((m) => m.nodePubkey), message, options).catch((error: unknown) => {
+      this.#sender.sendToAll(members.map((m) => m.nodePubkey), message).catch((error: unknown) => {
         this.#logger.warn('send to share nodes failed', { nodes: members.map((m) => m.label), error: String(error) });
       });
       return;
     }
     for (const member of members) {
       // A failed publish is the same as silence: the round deadline decides.
-      this.#sender.send(member.nodePubkey, message, options).catch((error: unknown) => {
+      this.#sender.send(member.nodePubkey, message).catch((error: unknown) => {
         this.#logger.warn('send to share node failed', { node: member.label, error: String(error) });
       });
     }

@@ -41,7 +41,6 @@ function setup(options: { timeoutSec?: number; sign?: (event: UnsignedEventMessa
           ? { decision: 'ask', reason: 'kind 0 is sensitive and needs an explicit grant' }
           : { decision: 'allow' },
       logout: () => undefined,
-      recorded: () => acl.recorded(),
     },
     approvals: desk,
     sign: async (event, hooks) => {

@@ -28,7 +28,6 @@ function context(overrides: Partial<Nip46Context> = {}) {
         return kind === 0 ? { decision: 'ask', reason: 'kind 0 is sensitive and needs an explicit grant' } : { decision: 'allow' };
       },
       logout: (c) => void clients.delete(c),
-      recorded: async () => undefined,
     },
     // Approvals are covered against SQLite in approvals/approval-flow.test.ts; here every ask is denied.
     approvals: {
@@ -107,28 +106,6 @@ describe('dispatchNip46', () => {
     await dispatchNip46(request('sign_event', [JSON.stringify({ kind: 7, content: '+', tags: [], created_at: 1 })]), client, ctx, channel);
     expect(authorized).toEqual([{ method: 'sign_event', kind: 7, eventId: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     expect(signed).toHaveLength(1);
-  });
-
-  it('hands the signing round the decision\'s fsync to wait for, and ends the request unsigned when that fsync fails', async () => {
-    const template = JSON.stringify({ kind: 1, content: 'x', tags: [], created_at: 1 });
-    for (const outcome of ['written', 'failed'] as const) {
-      const base = connected();
-      const recorded = outcome === 'written' ? Promise.resolve() : Promise.reject(new Error('EIO: i/o error, fsync'));
-      let after: Promise<unknown> | undefined;
-      const ctx: Nip46Context = {
-        ...base.ctx,
-        acl: { ...base.ctx.acl, recorded: () => recorded },
-        sign: async (event, hooks) => {
-          after = hooks?.after;
-          await hooks?.after;
-          return { ...event, id: 'i'.repeat(64), sig: 's'.repeat(128) };
-        },
-      };
-      const reply = await dispatchNip46(request('sign_event', [template]), client, ctx, channel);
-      expect(after).toBe(recorded);
-      if (outcome === 'written') expect(JSON.parse(reply.result).sig).toBe('s'.repeat(128));
-      else expect(reply).toEqual({ id: 'r', result: '', error: 'internal error' });
-    }
   });
 
   it('returns the user pubkey, never the transport pubkey', async () => {

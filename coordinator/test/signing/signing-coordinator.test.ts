@@ -170,19 +170,6 @@ describe('SigningCoordinator', () => {
     expect(retry).toMatchObject({ excluded: ['node-1'], cause: 'no partial signature from node-1 (unknown_session)' });
   });
 
-  it('sends nothing to the share nodes before hooks.after settles (the ACL decision\'s fsync), then signs', async () => {
-    const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
-    let release!: () => void;
-    const after = new Promise<void>((resolve) => (release = resolve));
-    const sentBefore = cluster.network.stats().sent;
-    const signing = cluster.coordinator.sign(event(cluster.userPubkey), { after });
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(cluster.network.stats().sent).toBe(sentBefore);
-    release();
-    assertValid(await signing);
-    expect(cluster.network.stats().sent).toBeGreaterThan(sentBefore);
-  });
-
   it.each(['wrong_epoch', 'unknown_group'] as const)('takes a %s refusal as absence and signs with the other nodes', async (code) => {
     const cluster = createMemoryCluster({ threshold: 2, maxSigners: 3 });
     cluster.setBehaviour(1, (reply) => ({ v: 1, type: 'refusal', groupId: reply.groupId, epoch: reply.epoch, sessionId: reply.sessionId, code, reason: code }));
