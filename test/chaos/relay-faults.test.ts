@@ -4,7 +4,7 @@ import { getPublicKey } from 'nostr-tools/pure';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '@frostbunker/deploy/lab';
-import { chaosClient, raiseNodeRateLimits, note, recordedSign, scrapeAll, stream, waitForServing, type Client } from '../harness/chaos-lab.js';
+import { note, readyForChaos, recordedSign, scrapeAll, stream, waitForServing, type Client } from '../harness/chaos-lab.js';
 import { goal } from '../harness/chaos-report.js';
 import { ChaosRelay } from '../harness/chaos-relay.js';
 import { History, percentiles } from '../harness/history.js';
@@ -29,9 +29,7 @@ describe('relay faults (chaos tier)', () => {
   beforeAll(async () => {
     relay = await ChaosRelay.start();
     lab = await Lab.start({ root: dir.path, relays: [relay.url] });
-    await lab.waitForQuorum();
-    raiseNodeRateLimits(lab);
-    client = await chaosClient(lab);
+    client = await readyForChaos(lab);
   });
   afterAll(async () => {
     await client?.close();
@@ -112,9 +110,7 @@ describe('relay faults (chaos tier)', () => {
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       await relay.restart();
       const upAt = performance.now();
-      await lab.waitForQuorum(20_000);
-      raiseNodeRateLimits(lab);
-      client = await chaosClient(lab);
+      client = await readyForChaos(lab, 20_000);
       const history = new History();
       const result = await recordedSign(history, client, 'c1', note('G22'));
       expect(result.ok, result.ok ? '' : result.error).toBe(true);
@@ -145,9 +141,7 @@ describe('silent subscription death (chaos tier)', () => {
     r1 = await ChaosRelay.start();
     r2 = await ChaosRelay.start();
     lab = await Lab.start({ root: dir.path, relays: [r1.url, r2.url] });
-    await lab.waitForQuorum();
-    raiseNodeRateLimits(lab);
-    client = await chaosClient(lab);
+    client = await readyForChaos(lab);
   });
   afterAll(async () => {
     await client?.close();

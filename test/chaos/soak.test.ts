@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '@frostbunker/deploy/lab';
-import { chaosClient, note, raiseNodeRateLimits, recordedSign, scrape, scrapeAll, stream, waitForServing, type Client } from '../harness/chaos-lab.js';
+import { note, readyForChaos, recordedSign, scrape, scrapeAll, stream, waitForServing, type Client } from '../harness/chaos-lab.js';
 import { goal } from '../harness/chaos-report.js';
 import { History, percentiles } from '../harness/history.js';
 import { makeTempDir } from '../harness/tmp.js';
@@ -63,9 +63,7 @@ describe('soak and leaks (chaos tier)', () => {
 
   beforeAll(async () => {
     lab = await Lab.start({ root: dir.path, relayPort: 0 });
-    await lab.waitForQuorum();
-    raiseNodeRateLimits(lab);
-    client = await chaosClient(lab);
+    client = await readyForChaos(lab);
   });
   afterAll(async () => {
     await client?.close();

@@ -4,7 +4,7 @@ import type { EventTemplate, Event } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '@frostbunker/deploy/lab';
 import { withDeadline } from '../harness/bunker-client.js';
-import { chaosClient, note, raiseNodeRateLimits, recordedSign, scrape, type Client } from '../harness/chaos-lab.js';
+import { note, readyForChaos, recordedSign, scrape, type Client } from '../harness/chaos-lab.js';
 import { ChaosRelay } from '../harness/chaos-relay.js';
 import { History, type HistoryEntry } from '../harness/history.js';
 import { formatTimes, pacedStream, resubscribeTimes } from '../harness/relay-resubscribe.js';
@@ -96,9 +96,7 @@ describe('G1: relay churn with two relays and two real clients (real processes)'
     r1 = await ChaosRelay.start();
     r2 = await ChaosRelay.start();
     lab = await Lab.start({ root: dir.path, relays: [r1.url, r2.url] });
-    await lab.waitForQuorum();
-    raiseNodeRateLimits(lab);
-    nostrTools = await chaosClient(lab);
+    nostrTools = await readyForChaos(lab);
     ndk = await connectChurnTolerantNdk(lab.newBunkerUrl(), lab.relayUrls);
   });
   afterAll(async () => {

@@ -56,6 +56,13 @@ export function chaosClient(lab: Lab): Promise<Client> {
   return connectBunkerSigner(lab.newBunkerUrl(), { enableReconnect: true });
 }
 
+/** Waits for the lab's quorum, raises its nodes' rate limits and connects a chaos client: what every chaos lab does before its first request. */
+export async function readyForChaos(lab: Lab, quorumTimeoutMs?: number): Promise<Client> {
+  await lab.waitForQuorum(quorumTimeoutMs);
+  raiseNodeRateLimits(lab);
+  return chaosClient(lab);
+}
+
 /** Polls the coordinator's `/health` until every node in `labels` is online (not frozen). */
 export async function waitForServing(lab: Lab, labels: readonly string[], timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
